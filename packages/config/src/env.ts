@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/** The dev-only JWT secret: accepted outside production, with a loud warning. */
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
+
+const redisUrl = z
+  .string()
+  .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
+
+/** Every variable any service reads, parsed once at start. */
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: z
+      .string()
+      .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
+      .default('postgres://postgres@127.0.0.1:5432/crm'),
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+    REDIS_URL: redisUrl.optional(),
+    REDIS_HOST: z.string().min(1).default('127.0.0.1'),
+    REDIS_PORT: port(6379),
+    REDIS_PASSWORD: z.string().optional(),
+    REDIS_DB: z.coerce.number().int().min(0).max(15).default(0),
+    QUEUE_REDIS_URL: redisUrl.optional(),
+    JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    CACHE_ENABLED: booleanString.default(true),
+    ORGANISATIONS_API_PORT: port(3001),
+    PEOPLE_API_PORT: port(3002),
+    CACHE_WORKER_PORT: port(3003),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && (env.JWT_SECRET === undefined || env.JWT_SECRET === DEV_JWT_SECRET)) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set to a real secret when NODE_ENV=production' });
+    }
+  });
+
+type RawEnv = z.infer<typeof envSchema>;
+
+/** The parsed configuration, with derived values resolved. */
+export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'JWT_SECRET'> {
+  REDIS_URL: string;
+  QUEUE_REDIS_URL: string;
+  JWT_SECRET: string;
+  /** True when JWT_SECRET was not set and the dev default is in use. */
+  usingDevJwtSecret: boolean;
+  /** Per-prefix TTL overrides from `CACHE_TTL_<PREFIX>`, keyed by lower-case prefix. */
+  cacheTtlOverrides: Record<string, number>;
+}
+
+/** A bad value in the environment: the message names every offending variable. */
+export class InvalidEnvironmentError extends Error {
+  readonly code = 'INVALID_ENVIRONMENT';
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(`Invalid environment: ${problems.map((p) => `${p.variable} ${p.message}`).join('; ')}`);
+    this.name = 'InvalidEnvironmentError';
+  }
+}
+
+function redisUrlFromParts(env: RawEnv, db: number): string {
+  const auth = env.REDIS_PASSWORD ? `:${encodeURIComponent(env.REDIS_PASSWORD)}@` : '';
+  return `redis://${auth}${env.REDIS_HOST}:${env.REDIS_PORT}/${db}`;
+}
+
+/** The queue defaults to the cache server's next database, so BullMQ keys never mix with cache keys. */
+function defaultQueueUrl(cacheUrl: string): string {
+  const url = new URL(cacheUrl);
+  const db = Number(url.pathname.slice(1) || '0');
+  url.pathname = `/${(db + 1) % 16}`;
+  return url.toString();
+}
+
+/** Parses an environment (process.env by default). Throws InvalidEnvironmentError naming each bad variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  // Empty strings mean "unset", as in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(cleaned);
+  const problems: { variable: string; message: string }[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push({ variable: String(issue.path[0] ?? '?'), message: issue.message });
+    }
+  }
+  const cacheTtlOverrides: Record<string, number> = {};
+  for (const [name, value] of Object.entries(cleaned)) {
+    const match = /^CACHE_TTL_([A-Z0-9_]+)$/.exec(name);
+    if (!match) continue;
+    const seconds = Number(value);
+    if (!Number.isInteger(seconds) || seconds < 0) {
+      problems.push({ variable: name, message: 'must be a whole number of seconds >= 0' });
+    } else {
+      cacheTtlOverrides[match[1]!.toLowerCase()] = seconds;
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new InvalidEnvironmentError(problems);
+  const raw = result.data;
+  const REDIS_URL = raw.REDIS_URL ?? redisUrlFromParts(raw, raw.REDIS_DB);
+  return {
+    ...raw,
+    REDIS_URL,
+    QUEUE_REDIS_URL: raw.QUEUE_REDIS_URL ?? defaultQueueUrl(REDIS_URL),
+    JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,
+    usingDevJwtSecret: raw.JWT_SECRET === undefined,
+    cacheTtlOverrides,
+  };
+}

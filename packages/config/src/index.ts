@@ -1,0 +1,28 @@
+import { config as loadDotenv } from 'dotenv';
+import { parseEnv, type Env, InvalidEnvironmentError } from './env';
+
+export { parseEnv, envSchema, InvalidEnvironmentError, DEV_JWT_SECRET, type Env } from './env';
+
+let cached: Env | undefined;
+
+/**
+ * The process's configuration: `.env` is honoured (real environment variables win), parsed once.
+ * A bad value stops the process with a message naming the variable.
+ */
+export function loadEnv(): Env {
+  if (cached) return cached;
+  loadDotenv({ quiet: true });
+  try {
+    cached = parseEnv(process.env);
+  } catch (error) {
+    if (error instanceof InvalidEnvironmentError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  if (cached.usingDevJwtSecret && cached.NODE_ENV !== 'test') {
+    process.stderr.write('WARNING: JWT_SECRET is not set; using the dev-only default secret. Never do this in production.\n');
+  }
+  return cached;
+}

@@ -1,0 +1,5 @@
+export * from './entities';
+export { createOrm, ensureDatabase, migrate, type OrmOptions } from './orm';
+export { MIGRATIONS } from './migrations';
+export { MikroORM, EntityManager, RequestContext, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
+export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
