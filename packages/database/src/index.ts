@@ -3,3 +3,5 @@ export { createOrm, ensureDatabase, migrate, type OrmOptions } from './orm';
 export { MIGRATIONS } from './migrations';
 export { MikroORM, EntityManager, RequestContext, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
 export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
+export { requestContext, databaseProbe } from './request-context';
+export * from './seed';

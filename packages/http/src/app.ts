@@ -1,0 +1,100 @@
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import helmet from 'helmet';
+import swaggerUi from 'swagger-ui-express';
+import { rateLimit } from 'express-rate-limit';
+import type { Logger, ServiceMetrics } from '@crm/telemetry';
+import { authenticate } from './auth';
+import { notFoundHandler, problemHandler } from './errors';
+import { healthHandler, type HealthProbes } from './health';
+import type { OpenApiRegistry } from './openapi';
+import { HttpProblem } from './problem';
+
+export interface ServiceAppOptions {
+  service: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  jwtSecret: string;
+  openapi: OpenApiRegistry;
+  health: HealthProbes;
+  /** Requests per minute per client before 429; 0 turns limiting off. */
+  rateLimitPerMinute?: number;
+  /** Runs around every API request (e.g. a MikroORM RequestContext). */
+  perRequest?: RequestHandler;
+  /** Adds the service's routes to the authenticated `/api/v1` router. */
+  routes: (api: Router) => void;
+}
+
+export const API_BASE = '/api/v1';
+export const MAX_BODY = '100kb';
+
+/** Route label for metrics: the matched pattern, never the raw URL (bounded cardinality). */
+function routeLabel(req: express.Request): string {
+  const pattern = req.route?.path as string | undefined;
+  return pattern ? `${req.baseUrl}${pattern}` : 'unmatched';
+}
+
+/** One log line and one histogram sample per request, with the cache result when there is one. */
+function observe(logger: Logger, metrics: ServiceMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeLabel(req);
+      metrics.httpRequestDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
+      if (req.path === '/metrics' || req.path === '/health') return;
+      logger.info({
+        method: req.method,
+        url: req.originalUrl,
+        route,
+        status: res.statusCode,
+        durationMs: Math.round(seconds * 1e5) / 100,
+        cache: res.getHeader('x-cache') ?? null,
+        role: req.principal?.role ?? null,
+      }, 'request');
+    });
+    next();
+  };
+}
+
+/** Builds a service's Express app: security headers, body limits, auth, docs, health, metrics, problem+json. */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // the cache layer sets strong ETags itself
+  app.set('trust proxy', 'loopback');
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(observe(options.logger, options.metrics));
+
+  app.get('/health', healthHandler(options.service, options.health));
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await options.metrics.expose();
+    res.type(contentType).send(body);
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(options.openapi.document());
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(undefined, {
+    customSiteTitle: `${options.service} API`,
+    swaggerOptions: { url: '/openapi.json', persistAuthorization: true },
+  }));
+
+  const api = express.Router();
+  if (options.rateLimitPerMinute) {
+    api.use(rateLimit({
+      windowMs: 60_000,
+      limit: options.rateLimitPerMinute,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (_req, _res, next) => next(new HttpProblem('rate_limited', 'Too many requests; retry after the window resets')),
+    }));
+  }
+  api.use(authenticate(options.jwtSecret));
+  api.use(express.json({ limit: MAX_BODY, strict: true, type: ['application/json', 'application/*+json'] }));
+  if (options.perRequest) api.use(options.perRequest);
+  options.routes(api);
+  app.use(API_BASE, api);
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(options.logger));
+  return app;
+}

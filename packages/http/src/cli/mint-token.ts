@@ -1,0 +1,21 @@
+import { parseArgs } from 'node:util';
+import { loadEnv } from '@crm/config';
+import { mintToken, ROLES, type Role } from '../auth';
+
+// `npm run token -- --role editor [--sub alice] [--hours 24]`: prints a bearer token signed with JWT_SECRET.
+const { values } = parseArgs({
+  options: { role: { type: 'string', default: 'reader' }, sub: { type: 'string' }, hours: { type: 'string', default: '24' } },
+  strict: true,
+});
+const role = values.role as Role;
+const hours = Number(values.hours);
+if (!ROLES.includes(role)) {
+  process.stderr.write(`--role must be one of ${ROLES.join(', ')}\n`);
+  process.exit(2);
+}
+if (!Number.isFinite(hours) || hours <= 0) {
+  process.stderr.write('--hours must be a positive number\n');
+  process.exit(2);
+}
+const env = loadEnv();
+process.stdout.write(`${mintToken(env.JWT_SECRET, role, { sub: values.sub, expiresInSeconds: Math.round(hours * 3600) })}\n`);

@@ -1,0 +1,66 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import type { Logger } from '@crm/telemetry';
+import { HttpProblem, type FieldError } from './problem';
+
+/** Turns a ZodError into field errors with dotted paths (`email`, `items.0.name`). */
+export function fieldErrors(error: ZodError, prefix?: string): FieldError[] {
+  return error.issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((p) => p !== undefined && p !== '').join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return { path: [path, ...issue.keys].filter(Boolean).join('.'), message: `unknown field: ${issue.keys.join(', ')}` };
+    }
+    return { path: path || '(root)', message: issue.message };
+  });
+}
+
+const PG_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
+
+/** True for errors that mean PostgreSQL cannot be reached or is shutting down: the client gets 503, not 500. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message, name } = e as { code?: string; message?: string; name?: string };
+    if (code && (PG_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+    if (name === 'ConnectionException') return true;
+    if (message && /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) return true;
+  }
+  return false;
+}
+
+/** Maps anything thrown by a handler to a problem, by kind; unknown errors become a 500 without details. */
+export function toProblem(error: unknown): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof ZodError) return new HttpProblem('validation', 'The request is not valid', fieldErrors(error));
+  const e = error as { type?: string; status?: number; name?: string; code?: string; constraint?: string };
+  // body-parser's errors carry a `type`.
+  if (e.type === 'entity.parse.failed') return new HttpProblem('malformed_json', 'The request body is not valid JSON');
+  if (e.type === 'entity.too.large') return new HttpProblem('payload_too_large', 'The request body is larger than 100 kB');
+  if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') return new HttpProblem('unsupported_media_type', 'Unsupported body encoding');
+  if (e.name === 'UniqueConstraintViolationException') return new HttpProblem('conflict', 'A record with the same unique value already exists');
+  if (e.name === 'ForeignKeyConstraintViolationException') return new HttpProblem('bad_request', 'A referenced record does not exist');
+  if (e.name === 'CheckConstraintViolationException' || e.name === 'NotNullConstraintViolationException') {
+    return new HttpProblem('bad_request', 'The request violates a data constraint');
+  }
+  if (isDatabaseUnavailable(error)) return new HttpProblem('unavailable', 'The database is unavailable', undefined, { cause: error });
+  return new HttpProblem('internal', 'An unexpected error occurred', undefined, { cause: error });
+}
+
+/** The four-argument error handler, registered last: every error leaves as problem+json. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      logger.error({ err: problem.cause ?? error, method: req.method, url: req.originalUrl }, problem.detail);
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toJSON()));
+  };
+}
+
+/** The catch-all for unknown routes. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpProblem('not_found', `No route for ${req.method} ${req.path}`));
+};

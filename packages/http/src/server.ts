@@ -1,0 +1,57 @@
+import type { Express } from 'express';
+import { createServer, type Server } from 'node:http';
+import type { Logger } from '@crm/telemetry';
+
+export interface ServeOptions {
+  port: number;
+  host?: string;
+  logger: Logger;
+  /** Closes what the service opened (ORM, Redis, queues) once in-flight requests are done. */
+  onShutdown?: () => Promise<void>;
+  /** How long in-flight requests may take to finish after SIGTERM. */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * Listens, and on SIGTERM/SIGINT stops accepting connections, lets in-flight requests finish,
+ * closes idle keep-alive sockets, then runs `onShutdown` and exits.
+ */
+export function serve(app: Express, options: ServeOptions): Promise<Server> {
+  const server = createServer(app);
+  // Longer than typical load balancer idle timeouts, so they close first and never hit a closed socket.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  let stopping = false;
+
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    options.logger.info({ signal }, 'shutting down: draining in-flight requests');
+    const force = setTimeout(() => {
+      options.logger.warn('drain timeout: closing remaining connections');
+      server.closeAllConnections();
+    }, options.drainTimeoutMs ?? 10_000);
+    force.unref();
+    server.close(async () => {
+      try {
+        await options.onShutdown?.();
+        options.logger.info('stopped');
+        process.exit(0);
+      } catch (error) {
+        options.logger.error({ err: error }, 'error during shutdown');
+        process.exit(1);
+      }
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      options.logger.info({ port: options.port }, 'listening');
+      resolve(server);
+    });
+  });
+}

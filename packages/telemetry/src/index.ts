@@ -1,0 +1,3 @@
+export { createLogger, type Logger } from './logger';
+export { ServiceMetrics } from './metrics';
+export { trace } from './trace-context';

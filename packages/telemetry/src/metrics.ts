@@ -1,0 +1,36 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The contract's metrics, on one registry per process, labelled by service. */
+export class ServiceMetrics {
+  readonly registry = new Registry();
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly dbQueries: Counter<'service'>;
+
+  constructor(readonly service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+    this.httpRequestDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration in seconds',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    this.dbQueries = new Counter({
+      name: 'db_queries_total',
+      help: 'SQL statements sent to PostgreSQL',
+      labelNames: ['service'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Counts one SQL statement (wired to the ORM's onQuery hook). */
+  countQuery(): void {
+    this.dbQueries.inc({ service: this.service });
+  }
+
+  /** The Prometheus text exposition and its content type. */
+  async expose(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,67 @@
+import type { Router } from 'express';
+import { Mandat, Organisation, type MikroORM } from '@crm/database';
+import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { createMandatBody, listMandatsQuery, mandatResponse, updateMandatBody } from '../schemas';
+import { mandatJson } from '../serializers';
+
+const TAG = 'mandats';
+
+/** Mandat routes: an organisation's mandats, and writes. */
+export function mandatRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+  const organisationExists = async (id: number) => (await orm.em.count(Organisation, { id })) > 0;
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/organisations/:id/mandats', tag: TAG, role: 'reader',
+    summary: "An organisation's mandats", params: idParams, query: listMandatsQuery,
+    response: pageSchema(mandatResponse), errors: [404],
+    handler: async ({ params, query }) => {
+      const [[items, total], exists] = await Promise.all([
+        orm.em.findAndCount(Mandat, { organisation: params.id }, {
+          orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
+        }),
+        organisationExists(params.id),
+      ]);
+      if (!exists) throw notFound('Organisation', params.id);
+      return pageOf(items.map(mandatJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'post', path: '/organisations/:id/mandats', tag: TAG, role: 'editor', status: 201,
+    summary: 'Add a mandat to an organisation', params: idParams, body: createMandatBody,
+    response: mandatResponse, errors: [404, 413],
+    handler: async ({ params, body, res }) => {
+      if (!(await organisationExists(params.id))) throw notFound('Organisation', params.id);
+      const mandat = orm.em.create(Mandat, { ...body, organisation: orm.em.getReference(Organisation, params.id) });
+      await orm.em.flush();
+      res.location(`/api/v1/mandats/${mandat.id}`);
+      return mandatJson(mandat);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'patch', path: '/mandats/:id', tag: TAG, role: 'editor',
+    summary: 'Change some fields of a mandat', params: idParams, body: updateMandatBody,
+    response: mandatResponse, errors: [404, 413],
+    handler: async ({ params, body }) => {
+      const mandat = await orm.em.findOne(Mandat, params.id);
+      if (!mandat) throw notFound('Mandat', params.id);
+      const endDate = body.endDate === undefined ? mandat.endDate : body.endDate;
+      const startDate = body.startDate ?? mandat.startDate;
+      if (endDate && endDate < startDate) {
+        throw new HttpProblem('validation', 'The request body is not valid', [{ path: 'endDate', message: 'must not be before startDate' }]);
+      }
+      orm.em.assign(mandat, body);
+      await orm.em.flush();
+      return mandatJson(mandat);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'delete', path: '/mandats/:id', tag: TAG, role: 'editor', status: 204,
+    summary: 'Delete a mandat', params: idParams, errors: [404],
+    handler: async ({ params }) => {
+      if ((await orm.em.nativeDelete(Mandat, { id: params.id })) === 0) throw notFound('Mandat', params.id);
+    },
+  });
+}

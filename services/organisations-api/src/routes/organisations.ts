@@ -1,0 +1,105 @@
+import type { Router } from 'express';
+import { Mandat, Organisation, Person, type MikroORM } from '@crm/database';
+import { defineRoute, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import {
+  createOrganisationBody, listOrganisationsQuery, organisationDetailResponse, organisationResponse,
+  searchOrganisationsQuery, statsResponse, updateOrganisationBody,
+} from '../schemas';
+import { contactJson, mandatJson, organisationJson } from '../serializers';
+import { organisationStats } from '../stats';
+
+const TAG = 'organisations';
+const CONTACT_FIELDS = ['id', 'firstName', 'lastName', 'email', 'title', 'organisation'] as const;
+
+/** Organisation routes: lists, search, stats, detail and writes. */
+export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+  defineRoute(router, openapi, {
+    method: 'get', path: '/organisations', tag: TAG, role: 'reader',
+    summary: 'List organisations, optionally by category; active ones only unless activeOnly=false',
+    query: listOrganisationsQuery, response: pageSchema(organisationResponse),
+    handler: async ({ query }) => {
+      const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
+      const [items, total] = await orm.em.findAndCount(Organisation, where, {
+        orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
+      });
+      return pageOf(items.map(organisationJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/organisations/search', tag: TAG, role: 'reader',
+    summary: 'Case-insensitive substring search on the name; % and _ match themselves',
+    query: searchOrganisationsQuery, response: pageSchema(organisationResponse),
+    handler: async ({ query }) => {
+      const [items, total] = await orm.em.findAndCount(Organisation, { name: { $ilike: likeContains(query.q) } }, {
+        orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
+      });
+      return pageOf(items.map(organisationJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/organisations/stats', tag: TAG, role: 'reader',
+    summary: 'Count and average annual revenue per category, over active organisations',
+    response: statsResponse,
+    handler: () => organisationStats(orm.em),
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/organisations/stats/live', tag: TAG, role: 'reader',
+    summary: 'The same statistics, computed on every call (never cached)',
+    response: statsResponse,
+    handler: () => organisationStats(orm.em),
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/organisations/:id', tag: TAG, role: 'reader',
+    summary: 'One organisation with its mandats and contacts',
+    params: idParams, response: organisationDetailResponse, errors: [404],
+    handler: async ({ params }) => {
+      const em = orm.em;
+      // Three statements whatever the number of mandats and contacts: no N+1.
+      const [organisation, mandats, contacts] = await Promise.all([
+        em.findOne(Organisation, params.id),
+        em.find(Mandat, { organisation: params.id }, { orderBy: { id: 'asc' } }),
+        em.find(Person, { organisation: params.id }, { fields: CONTACT_FIELDS, orderBy: { id: 'asc' } }),
+      ]);
+      if (!organisation) throw notFound('Organisation', params.id);
+      return { ...organisationJson(organisation), mandats: mandats.map(mandatJson), contacts: contacts.map(contactJson) };
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'post', path: '/organisations', tag: TAG, role: 'editor', status: 201,
+    summary: 'Create an organisation', body: createOrganisationBody, response: organisationResponse, errors: [409, 413],
+    handler: async ({ body, res }) => {
+      const organisation = orm.em.create(Organisation, body);
+      await orm.em.flush();
+      res.location(`/api/v1/organisations/${organisation.id}`);
+      return organisationJson(organisation);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'patch', path: '/organisations/:id', tag: TAG, role: 'editor',
+    summary: 'Change some fields of an organisation', params: idParams, body: updateOrganisationBody,
+    response: organisationResponse, errors: [404, 409, 413],
+    handler: async ({ params, body }) => {
+      const organisation = await orm.em.findOne(Organisation, params.id);
+      if (!organisation) throw notFound('Organisation', params.id);
+      orm.em.assign(organisation, body);
+      await orm.em.flush();
+      return organisationJson(organisation);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'delete', path: '/organisations/:id', tag: TAG, role: 'editor', status: 204,
+    summary: 'Delete an organisation, its mandats, and detach its people and interactions', params: idParams, errors: [404],
+    handler: async ({ params }) => {
+      // One statement: the database cascades to mandats and sets organisation_id to null elsewhere.
+      const deleted = await orm.em.nativeDelete(Organisation, { id: params.id });
+      if (deleted === 0) throw notFound('Organisation', params.id);
+    },
+  });
+}

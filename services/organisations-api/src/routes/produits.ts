@@ -1,0 +1,64 @@
+import type { Router } from 'express';
+import { Produit, type MikroORM } from '@crm/database';
+import { defineRoute, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { createProduitBody, listProduitsQuery, produitResponse, updateProduitBody } from '../schemas';
+import { produitJson } from '../serializers';
+
+const TAG = 'produits';
+
+/** Produit (product) routes. */
+export function produitRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+  defineRoute(router, openapi, {
+    method: 'get', path: '/produits', tag: TAG, role: 'reader',
+    summary: 'List produits', query: listProduitsQuery, response: pageSchema(produitResponse),
+    handler: async ({ query }) => {
+      const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
+      const [items, total] = await orm.em.findAndCount(Produit, where, {
+        orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
+      });
+      return pageOf(items.map(produitJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/produits/:id', tag: TAG, role: 'reader',
+    summary: 'One produit', params: idParams, response: produitResponse, errors: [404],
+    handler: async ({ params }) => {
+      const produit = await orm.em.findOne(Produit, params.id);
+      if (!produit) throw notFound('Produit', params.id);
+      return produitJson(produit);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'post', path: '/produits', tag: TAG, role: 'editor', status: 201,
+    summary: 'Create a produit', body: createProduitBody, response: produitResponse, errors: [409, 413],
+    handler: async ({ body, res }) => {
+      const produit = orm.em.create(Produit, body);
+      await orm.em.flush();
+      res.location(`/api/v1/produits/${produit.id}`);
+      return produitJson(produit);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'patch', path: '/produits/:id', tag: TAG, role: 'editor',
+    summary: 'Change some fields of a produit', params: idParams, body: updateProduitBody,
+    response: produitResponse, errors: [404, 409, 413],
+    handler: async ({ params, body }) => {
+      const produit = await orm.em.findOne(Produit, params.id);
+      if (!produit) throw notFound('Produit', params.id);
+      orm.em.assign(produit, body);
+      await orm.em.flush();
+      return produitJson(produit);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'delete', path: '/produits/:id', tag: TAG, role: 'editor', status: 204,
+    summary: 'Delete a produit', params: idParams, errors: [404],
+    handler: async ({ params }) => {
+      if ((await orm.em.nativeDelete(Produit, { id: params.id })) === 0) throw notFound('Produit', params.id);
+    },
+  });
+}
