@@ -1,4 +1,4 @@
-import { createOrm, Organisation, Person, Mandat, MikroORM } from '../src';
+import { createOrm, migrate, Organisation, Person, Mandat, MikroORM } from '../src';
 import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '../src/testing';
 
 describe('database', () => {
@@ -13,7 +13,6 @@ describe('database', () => {
   afterAll(() => orm.close(true));
 
   it('migrations are idempotent: a second run applies nothing', async () => {
-    const { migrate } = await import('../src/orm');
     await expect(migrate(TEST_DATABASE_URL)).resolves.toEqual([]);
   });
 
