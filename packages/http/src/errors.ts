@@ -5,12 +5,13 @@ import { HttpProblem, type FieldError } from './problem';
 
 /** Turns a ZodError into field errors with dotted paths (`email`, `items.0.name`). */
 export function fieldErrors(error: ZodError, prefix?: string): FieldError[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     const path = [prefix, ...issue.path.map(String)].filter((p) => p !== undefined && p !== '').join('.');
     if (issue.code === 'unrecognized_keys') {
-      return { path: [path, ...issue.keys].filter(Boolean).join('.'), message: `unknown field: ${issue.keys.join(', ')}` };
+      // One error per unknown key, each with its own path.
+      return issue.keys.map((key) => ({ path: [path, key].filter(Boolean).join('.'), message: `unknown field: ${key}` }));
     }
-    return { path: path || '(root)', message: issue.message };
+    return [{ path: path || '(root)', message: issue.message }];
   });
 }
 

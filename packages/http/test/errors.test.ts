@@ -5,8 +5,8 @@ import { HttpProblem } from '../src/problem';
 
 describe('toProblem', () => {
   it('maps known failures to their status', () => {
-    const zodError = z.strictObject({ a: z.number() }).safeParse({ a: 'x', b: 1 }).error as ZodError;
-    expect(toProblem(zodError).toJSON()).toMatchObject({ status: 400, errors: [{ path: 'a' }, { path: 'b', message: 'unknown field: b' }] });
+    const zodError = z.strictObject({ a: z.number() }).safeParse({ a: 'x', b: 1, c: 2 }).error as ZodError;
+    expect(toProblem(zodError).toJSON()).toMatchObject({ status: 400, errors: [{ path: 'a' }, { path: 'b', message: 'unknown field: b' }, { path: 'c', message: 'unknown field: c' }] });
     expect(toProblem({ type: 'entity.parse.failed' }).status).toBe(400);
     expect(toProblem({ type: 'entity.too.large' }).status).toBe(413);
     expect(toProblem({ name: 'UniqueConstraintViolationException' }).status).toBe(409);

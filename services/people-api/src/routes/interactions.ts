@@ -1,0 +1,90 @@
+import type { Router } from 'express';
+import { Interaction, Person, type MikroORM } from '@crm/database';
+import { defineRoute, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { checkReferences, organisationRef } from '../references';
+import {
+  createInteractionBody, interactionResponse, listInteractionsQuery, listPersonInteractionsQuery, updateInteractionBody,
+} from '../schemas';
+import { interactionJson } from '../serializers';
+
+const TAG = 'interactions';
+
+const pageOptions = (query: { page: number; limit: number; sort: string }) => ({
+  orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
+});
+
+/** Interaction routes: a person's interactions, the filtered list, and writes. */
+export function interactionRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+  defineRoute(router, openapi, {
+    method: 'get', path: '/people/:id/interactions', tag: TAG, role: 'reader',
+    summary: "A person's interactions, most recent first by default",
+    params: idParams, query: listPersonInteractionsQuery, response: pageSchema(interactionResponse), errors: [404],
+    handler: async ({ params, query }) => {
+      const [[items, total], people] = await Promise.all([
+        orm.em.findAndCount(Interaction, { person: params.id }, pageOptions(query)),
+        orm.em.count(Person, { id: params.id }),
+      ]);
+      if (people === 0) throw notFound('Person', params.id);
+      return pageOf(items.map(interactionJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/interactions', tag: TAG, role: 'reader',
+    summary: 'List interactions, optionally of one person and/or one organisation; most recent first by default',
+    query: listInteractionsQuery, response: pageSchema(interactionResponse),
+    handler: async ({ query }) => {
+      const where = {
+        ...(query.personId === undefined ? {} : { person: query.personId }),
+        ...(query.organisationId === undefined ? {} : { organisation: query.organisationId }),
+      };
+      const [items, total] = await orm.em.findAndCount(Interaction, where, pageOptions(query));
+      return pageOf(items.map(interactionJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'post', path: '/interactions', tag: TAG, role: 'editor', status: 201,
+    summary: "Record an interaction; organisationId defaults to the person's current organisation",
+    body: createInteractionBody, response: interactionResponse, errors: [413],
+    handler: async ({ body, res }) => {
+      const { personId, organisationId, ...fields } = body;
+      const { person } = await checkReferences(orm.em, { personId, organisationId });
+      // Omitted organisationId: the interaction is filed under the organisation the person belongs
+      // to now (what a user recording a call expects); an explicit null records it without one.
+      const organisation = organisationId === undefined ? (person!.organisation ?? null) : organisationRef(orm.em, organisationId);
+      const interaction = orm.em.create(Interaction, { ...fields, person: person!, organisation });
+      await orm.em.flush();
+      res.location(`/api/v1/interactions/${interaction.id}`);
+      return interactionJson(interaction);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'patch', path: '/interactions/:id', tag: TAG, role: 'editor',
+    summary: 'Change some fields of an interaction', params: idParams, body: updateInteractionBody,
+    response: interactionResponse, errors: [404, 413],
+    handler: async ({ params, body }) => {
+      const interaction = await orm.em.findOne(Interaction, params.id);
+      if (!interaction) throw notFound('Interaction', params.id);
+      const { personId, organisationId, ...fields } = body;
+      const { person } = await checkReferences(orm.em, { personId, organisationId });
+      // Moving an interaction to another person keeps its organisation unless the body changes it too.
+      orm.em.assign(interaction, {
+        ...fields,
+        ...(person ? { person } : {}),
+        ...(organisationId === undefined ? {} : { organisation: organisationRef(orm.em, organisationId) }),
+      });
+      await orm.em.flush();
+      return interactionJson(interaction);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'delete', path: '/interactions/:id', tag: TAG, role: 'editor', status: 204,
+    summary: 'Delete an interaction', params: idParams, errors: [404],
+    handler: async ({ params }) => {
+      if ((await orm.em.nativeDelete(Interaction, { id: params.id })) === 0) throw notFound('Interaction', params.id);
+    },
+  });
+}

@@ -1,0 +1,116 @@
+import type { Router } from 'express';
+import { Person, UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@crm/database';
+import { defineRoute, HttpProblem, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { checkReferences, organisationRef } from '../references';
+import {
+  createPersonBody, listPeopleQuery, personDetailResponse, personResponse, searchPeopleQuery, updatePersonBody,
+} from '../schemas';
+import { organisationSummaryJson, personJson } from '../serializers';
+
+const TAG = 'people';
+const PERSON_COLUMNS = ['id', 'firstName', 'lastName', 'email', 'phone', 'title', 'organisation', 'createdAt', 'updatedAt'] as const;
+const DETAIL_FIELDS = [...PERSON_COLUMNS, 'organisation.id', 'organisation.name', 'organisation.category'] as const;
+
+/** The contract's `name` sort is the family name, then the given name (then id, so pages never overlap). */
+export function personOrder(sort: string): Record<string, 'asc' | 'desc'> {
+  const order = orderBy(sort);
+  if (!('name' in order)) return order;
+  const direction = order.name!;
+  return { lastName: direction, firstName: direction, id: 'asc' };
+}
+
+const pageOptions = (query: { page: number; limit: number; sort: string }) => ({
+  orderBy: personOrder(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
+});
+
+/** Flushes, turning the unique index on lower(email) into a 409 that names the field (race-free: no check-then-write). */
+async function flushPerson(em: EntityManager): Promise<void> {
+  try {
+    await em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) {
+      throw new HttpProblem('conflict', 'Another person already uses this email address', [
+        { path: 'email', message: 'is already used by another person (emails are compared case-insensitively)' },
+      ]);
+    }
+    throw error;
+  }
+}
+
+/** Person routes: list, search, detail and writes. */
+export function peopleRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+  defineRoute(router, openapi, {
+    method: 'get', path: '/people', tag: TAG, role: 'reader',
+    summary: 'List people, optionally those of one organisation; sort by name orders by last name then first name',
+    query: listPeopleQuery, response: pageSchema(personResponse),
+    handler: async ({ query }) => {
+      const where = query.organisationId === undefined ? {} : { organisation: query.organisationId };
+      const [items, total] = await orm.em.findAndCount(Person, where, pageOptions(query));
+      return pageOf(items.map(personJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/people/search', tag: TAG, role: 'reader',
+    summary: 'Case-insensitive substring search on first name, last name or email; % and _ match themselves',
+    query: searchPeopleQuery, response: pageSchema(personResponse),
+    handler: async ({ query }) => {
+      const pattern = likeContains(query.q);
+      const where = { $or: [{ firstName: { $ilike: pattern } }, { lastName: { $ilike: pattern } }, { email: { $ilike: pattern } }] };
+      const [items, total] = await orm.em.findAndCount(Person, where, pageOptions(query));
+      return pageOf(items.map(personJson), total, query);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/people/:id', tag: TAG, role: 'reader',
+    summary: 'One person, with their organisation (id, name, category) or null',
+    params: idParams, response: personDetailResponse, errors: [404],
+    handler: async ({ params }) => {
+      // One statement (a left join), whether or not the person has an organisation; the
+      // organisation's side selects only the three columns the detail shows.
+      const person = await orm.em.findOne(Person, params.id, {
+        populate: ['organisation'], fields: DETAIL_FIELDS, strategy: 'joined',
+      });
+      if (!person) throw notFound('Person', params.id);
+      return { ...personJson(person), organisation: person.organisation ? organisationSummaryJson(person.organisation) : null };
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'post', path: '/people', tag: TAG, role: 'editor', status: 201,
+    summary: 'Create a person', body: createPersonBody, response: personResponse, errors: [409, 413],
+    handler: async ({ body, res }) => {
+      const { organisationId, ...fields } = body;
+      await checkReferences(orm.em, { organisationId });
+      const person = orm.em.create(Person, { ...fields, organisation: organisationRef(orm.em, organisationId) });
+      await flushPerson(orm.em);
+      res.location(`/api/v1/people/${person.id}`);
+      return personJson(person);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'patch', path: '/people/:id', tag: TAG, role: 'editor',
+    summary: 'Change some fields of a person', params: idParams, body: updatePersonBody,
+    response: personResponse, errors: [404, 409, 413],
+    handler: async ({ params, body }) => {
+      const { organisationId, ...fields } = body;
+      const person = await orm.em.findOne(Person, params.id);
+      if (!person) throw notFound('Person', params.id);
+      await checkReferences(orm.em, { organisationId });
+      orm.em.assign(person, organisationId === undefined ? fields : { ...fields, organisation: organisationRef(orm.em, organisationId) });
+      await flushPerson(orm.em);
+      return personJson(person);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'delete', path: '/people/:id', tag: TAG, role: 'editor', status: 204,
+    summary: 'Delete a person and their interactions', params: idParams, errors: [404],
+    handler: async ({ params }) => {
+      // One statement: the database cascades to the person's interactions.
+      if ((await orm.em.nativeDelete(Person, { id: params.id })) === 0) throw notFound('Person', params.id);
+    },
+  });
+}

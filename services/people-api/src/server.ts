@@ -1,0 +1,19 @@
+import { loadEnv } from '@crm/config';
+import { createOrm } from '@crm/database';
+import { serve } from '@crm/http';
+import { createLogger, ServiceMetrics } from '@crm/telemetry';
+import { buildApp, SERVICE } from './app';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const logger = createLogger(SERVICE, env.LOG_LEVEL);
+  const metrics = new ServiceMetrics(SERVICE);
+  const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, onQuery: () => metrics.countQuery() });
+  const app = buildApp({ env, orm, logger, metrics });
+  await serve(app, { port: env.PEOPLE_API_PORT, logger, onShutdown: () => orm.close() });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${SERVICE} failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
