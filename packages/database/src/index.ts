@@ -5,3 +5,4 @@ export { MikroORM, EntityManager, RequestContext, UniqueConstraintViolationExcep
 export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
 export { requestContext, databaseProbe } from './request-context';
 export * from './seed';
+export { TAGS, tagsForChange, type Change, type ChangeKind } from './cache-tags';

@@ -57,6 +57,11 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
+    // Grace: the response cache left an entry past its TTL (never invalidated) to serve if the database fails.
+    if (problem.status === 503 && typeof res.locals.serveStale === 'function') {
+      (res.locals.serveStale as () => void)();
+      return;
+    }
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toJSON()));
   };
 }

@@ -3,6 +3,9 @@ import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type Mi
 import { mintToken, type Role } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { Express } from 'express';
+import { randomUUID } from 'node:crypto';
+import { createCacheRedis, ResponseCache } from '@crm/cache';
+import type { Redis } from 'ioredis';
 import { buildApp, SERVICE } from '../src/app';
 
 /** A real organisations API on the real test database, with a count of the SQL it sends. */
@@ -11,23 +14,46 @@ export interface Harness {
   orm: MikroORM;
   env: Env;
   sql: string[];
+  /** The response cache, when the harness was started with `{ cache: true }` (its own key namespace). */
+  cache: ResponseCache | null;
+  redis: Redis | null;
   token: (role: Role) => string;
   auth: (role: Role) => { Authorization: string };
   close: () => Promise<void>;
 }
 
-export async function startHarness(overrides: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Use a real response cache on the local Redis, in a namespace of its own. */
+  cache?: boolean;
+  redisUrl?: string;
+  namespace?: string;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const overrides = options.env ?? {};
   await prepareTestDatabase();
   const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL, ...overrides });
   const sql: string[] = [];
   const metrics = new ServiceMetrics(SERVICE);
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, onQuery: (s) => { sql.push(s); metrics.countQuery(); } });
   await truncateAll(orm);
-  const app = buildApp({ env, orm, logger: createLogger(SERVICE, 'silent'), metrics });
+  const logger = createLogger(SERVICE, 'silent');
+  const redis = options.cache ? createCacheRedis(options.redisUrl ?? env.REDIS_URL, logger) : null;
+  const cache = redis ? new ResponseCache({ redis, logger, namespace: options.namespace ?? `crm-test-${randomUUID().slice(0, 8)}`, statsFlushMs: 100 }) : null;
+  const app = buildApp({ env, orm, logger, metrics, cache });
   const token = (role: Role) => mintToken(env.JWT_SECRET, role);
   return {
-    app, orm, env, sql, token,
+    app, orm, env, sql, token, cache, redis,
     auth: (role) => ({ Authorization: `Bearer ${token(role)}` }),
-    close: () => orm.close(true),
+    close: async () => {
+      if (cache) {
+        await cache.deletePrefix('').catch(() => undefined);
+        await cache.close();
+        await redis?.del(cache.statsKey).catch(() => undefined);
+      }
+      redis?.disconnect();
+      await orm.close(true);
+    },
   };
 }

@@ -169,8 +169,10 @@ describe('health, OpenAPI and docs', () => {
     const paths = res.body.paths as Record<string, Record<string, unknown>>;
     const routes = Object.entries(paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`)).sort();
     expect(routes).toEqual([
+      'DELETE /api/v1/cache',
       'DELETE /api/v1/interactions/{id}',
       'DELETE /api/v1/people/{id}',
+      'GET /api/v1/cache/stats',
       'GET /api/v1/interactions',
       'GET /api/v1/people',
       'GET /api/v1/people/search',
@@ -178,6 +180,7 @@ describe('health, OpenAPI and docs', () => {
       'GET /api/v1/people/{id}/interactions',
       'PATCH /api/v1/interactions/{id}',
       'PATCH /api/v1/people/{id}',
+      'POST /api/v1/cache/invalidate',
       'POST /api/v1/interactions',
       'POST /api/v1/people',
     ]);

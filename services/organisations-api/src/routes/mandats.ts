@@ -1,19 +1,21 @@
 import type { Router } from 'express';
-import { Mandat, Organisation, type MikroORM } from '@crm/database';
+import { Mandat, Organisation, TAGS } from '@crm/database';
 import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createMandatBody, listMandatsQuery, mandatResponse, updateMandatBody } from '../schemas';
 import { mandatJson } from '../serializers';
+import type { RouteDeps } from '../app';
 
 const TAG = 'mandats';
 
 /** Mandat routes: an organisation's mandats, and writes. */
-export function mandatRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
   const organisationExists = async (id: number) => (await orm.em.count(Organisation, { id })) > 0;
 
   defineRoute(router, openapi, {
     method: 'get', path: '/organisations/:id/mandats', tag: TAG, role: 'reader',
     summary: "An organisation's mandats", params: idParams, query: listMandatsQuery,
     response: pageSchema(mandatResponse), errors: [404],
+    middleware: [cached('organisations', 'mandats', ({ params }) => [TAGS.organisation(params.id)])],
     handler: async ({ params, query }) => {
       const [[items, total], exists] = await Promise.all([
         orm.em.findAndCount(Mandat, { organisation: params.id }, {
@@ -34,6 +36,7 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
       if (!(await organisationExists(params.id))) throw notFound('Organisation', params.id);
       const mandat = orm.em.create(Mandat, { ...body, organisation: orm.em.getReference(Organisation, params.id) });
       await orm.em.flush();
+      await invalidate({ entity: 'mandat', kind: 'created', id: mandat.id, organisationId: params.id });
       res.location(`/api/v1/mandats/${mandat.id}`);
       return mandatJson(mandat);
     },
@@ -53,6 +56,7 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
       }
       orm.em.assign(mandat, body);
       await orm.em.flush();
+      await invalidate({ entity: 'mandat', kind: 'updated', id: mandat.id, organisationId: mandat.organisation.id });
       return mandatJson(mandat);
     },
   });
@@ -61,7 +65,9 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
     method: 'delete', path: '/mandats/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete a mandat', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      if ((await orm.em.nativeDelete(Mandat, { id: params.id })) === 0) throw notFound('Mandat', params.id);
+      const mandat = await orm.em.findOne(Mandat, params.id, { fields: ['id', 'organisation'] });
+      if (!mandat || (await orm.em.nativeDelete(Mandat, { id: params.id })) === 0) throw notFound('Mandat', params.id);
+      await invalidate({ entity: 'mandat', kind: 'deleted', id: params.id, organisationId: mandat.organisation.id });
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { Mandat, Organisation, Person, type MikroORM } from '@crm/database';
+import { Mandat, Organisation, Person, TAGS, type EntityManager } from '@crm/database';
 import { defineRoute, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import {
   createOrganisationBody, listOrganisationsQuery, organisationDetailResponse, organisationResponse,
@@ -7,16 +7,19 @@ import {
 } from '../schemas';
 import { contactJson, mandatJson, organisationJson } from '../serializers';
 import { organisationStats } from '../stats';
+import type { RouteDeps } from '../app';
 
 const TAG = 'organisations';
 const CONTACT_FIELDS = ['id', 'firstName', 'lastName', 'email', 'title', 'organisation'] as const;
 
 /** Organisation routes: lists, search, stats, detail and writes. */
-export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+  const listTags = () => [TAGS.organisations];
   defineRoute(router, openapi, {
     method: 'get', path: '/organisations', tag: TAG, role: 'reader',
     summary: 'List organisations, optionally by category; active ones only unless activeOnly=false',
     query: listOrganisationsQuery, response: pageSchema(organisationResponse),
+    middleware: [cached('organisations', 'list', listTags)],
     handler: async ({ query }) => {
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
       const [items, total] = await orm.em.findAndCount(Organisation, where, {
@@ -30,6 +33,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm
     method: 'get', path: '/organisations/search', tag: TAG, role: 'reader',
     summary: 'Case-insensitive substring search on the name; % and _ match themselves',
     query: searchOrganisationsQuery, response: pageSchema(organisationResponse),
+    middleware: [cached('organisations', 'search', listTags)],
     handler: async ({ query }) => {
       const [items, total] = await orm.em.findAndCount(Organisation, { name: { $ilike: likeContains(query.q) } }, {
         orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
@@ -42,6 +46,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm
     method: 'get', path: '/organisations/stats', tag: TAG, role: 'reader',
     summary: 'Count and average annual revenue per category, over active organisations',
     response: statsResponse,
+    middleware: [cached('organisations', 'stats', listTags)],
     handler: () => organisationStats(orm.em),
   });
 
@@ -56,6 +61,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm
     method: 'get', path: '/organisations/:id', tag: TAG, role: 'reader',
     summary: 'One organisation with its mandats and contacts',
     params: idParams, response: organisationDetailResponse, errors: [404],
+    middleware: [cached('organisations', 'detail', ({ params }) => [TAGS.organisation(params.id)])],
     handler: async ({ params }) => {
       const em = orm.em;
       // Three statements whatever the number of mandats and contacts: no N+1.
@@ -75,6 +81,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm
     handler: async ({ body, res }) => {
       const organisation = orm.em.create(Organisation, body);
       await orm.em.flush();
+      await invalidate({ entity: 'organisation', kind: 'created', id: organisation.id, peopleIds: [] });
       res.location(`/api/v1/organisations/${organisation.id}`);
       return organisationJson(organisation);
     },
@@ -85,10 +92,14 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm
     summary: 'Change some fields of an organisation', params: idParams, body: updateOrganisationBody,
     response: organisationResponse, errors: [404, 409, 413],
     handler: async ({ params, body }) => {
-      const organisation = await orm.em.findOne(Organisation, params.id);
-      if (!organisation) throw notFound('Organisation', params.id);
-      orm.em.assign(organisation, body);
-      await orm.em.flush();
+      const { organisation, peopleIds } = await orm.em.transactional(async (em) => {
+        const organisation = await em.findOne(Organisation, params.id);
+        if (!organisation) throw notFound('Organisation', params.id);
+        em.assign(organisation, body);
+        // People whose detail embeds this organisation, as of this transaction.
+        return { organisation, peopleIds: await peopleOf(em, params.id) };
+      });
+      await invalidate({ entity: 'organisation', kind: 'updated', id: params.id, peopleIds });
       return organisationJson(organisation);
     },
   });
@@ -97,9 +108,18 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, orm
     method: 'delete', path: '/organisations/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete an organisation, its mandats, and detach its people and interactions', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      // One statement: the database cascades to mandats and sets organisation_id to null elsewhere.
-      const deleted = await orm.em.nativeDelete(Organisation, { id: params.id });
-      if (deleted === 0) throw notFound('Organisation', params.id);
+      const peopleIds = await orm.em.transactional(async (em) => {
+        const peopleIds = await peopleOf(em, params.id);
+        // The database cascades to mandats and sets organisation_id to null on people and interactions.
+        if ((await em.nativeDelete(Organisation, { id: params.id })) === 0) throw notFound('Organisation', params.id);
+        return peopleIds;
+      });
+      await invalidate({ entity: 'organisation', kind: 'deleted', id: params.id, peopleIds });
     },
   });
+}
+
+async function peopleOf(em: EntityManager, organisationId: number): Promise<number[]> {
+  const people = await em.find(Person, { organisation: organisationId }, { fields: ['id'] });
+  return people.map((p) => p.id);
 }

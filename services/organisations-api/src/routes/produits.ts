@@ -1,16 +1,18 @@
 import type { Router } from 'express';
-import { Produit, type MikroORM } from '@crm/database';
+import { Produit, TAGS } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createProduitBody, listProduitsQuery, produitResponse, updateProduitBody } from '../schemas';
 import { produitJson } from '../serializers';
+import type { RouteDeps } from '../app';
 
 const TAG = 'produits';
 
 /** Produit (product) routes. */
-export function produitRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
   defineRoute(router, openapi, {
     method: 'get', path: '/produits', tag: TAG, role: 'reader',
     summary: 'List produits', query: listProduitsQuery, response: pageSchema(produitResponse),
+    middleware: [cached('produits', 'list', () => [TAGS.produits])],
     handler: async ({ query }) => {
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
       const [items, total] = await orm.em.findAndCount(Produit, where, {
@@ -23,6 +25,7 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, orm: Mik
   defineRoute(router, openapi, {
     method: 'get', path: '/produits/:id', tag: TAG, role: 'reader',
     summary: 'One produit', params: idParams, response: produitResponse, errors: [404],
+    middleware: [cached('produits', 'detail', ({ params }) => [TAGS.produit(params.id)])],
     handler: async ({ params }) => {
       const produit = await orm.em.findOne(Produit, params.id);
       if (!produit) throw notFound('Produit', params.id);
@@ -36,6 +39,7 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, orm: Mik
     handler: async ({ body, res }) => {
       const produit = orm.em.create(Produit, body);
       await orm.em.flush();
+      await invalidate({ entity: 'produit', kind: 'created', id: produit.id });
       res.location(`/api/v1/produits/${produit.id}`);
       return produitJson(produit);
     },
@@ -50,6 +54,7 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, orm: Mik
       if (!produit) throw notFound('Produit', params.id);
       orm.em.assign(produit, body);
       await orm.em.flush();
+      await invalidate({ entity: 'produit', kind: 'updated', id: produit.id });
       return produitJson(produit);
     },
   });
@@ -59,6 +64,7 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, orm: Mik
     summary: 'Delete a produit', params: idParams, errors: [404],
     handler: async ({ params }) => {
       if ((await orm.em.nativeDelete(Produit, { id: params.id })) === 0) throw notFound('Produit', params.id);
+      await invalidate({ entity: 'produit', kind: 'deleted', id: params.id });
     },
   });
 }

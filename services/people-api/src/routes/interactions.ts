@@ -1,11 +1,12 @@
 import type { Router } from 'express';
-import { Interaction, Person, type MikroORM } from '@crm/database';
+import { Interaction, Person, TAGS } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
   createInteractionBody, interactionResponse, listInteractionsQuery, listPersonInteractionsQuery, updateInteractionBody,
 } from '../schemas';
 import { interactionJson } from '../serializers';
+import type { RouteDeps } from '../app';
 
 const TAG = 'interactions';
 
@@ -14,11 +15,13 @@ const pageOptions = (query: { page: number; limit: number; sort: string }) => ({
 });
 
 /** Interaction routes: a person's interactions, the filtered list, and writes. */
-export function interactionRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+  const listTags = () => [TAGS.interactions];
   defineRoute(router, openapi, {
     method: 'get', path: '/people/:id/interactions', tag: TAG, role: 'reader',
     summary: "A person's interactions, most recent first by default",
     params: idParams, query: listPersonInteractionsQuery, response: pageSchema(interactionResponse), errors: [404],
+    middleware: [cached('interactions', 'by-person', listTags)],
     handler: async ({ params, query }) => {
       const [[items, total], people] = await Promise.all([
         orm.em.findAndCount(Interaction, { person: params.id }, pageOptions(query)),
@@ -33,6 +36,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, orm:
     method: 'get', path: '/interactions', tag: TAG, role: 'reader',
     summary: 'List interactions, optionally of one person and/or one organisation; most recent first by default',
     query: listInteractionsQuery, response: pageSchema(interactionResponse),
+    middleware: [cached('interactions', 'list', listTags)],
     handler: async ({ query }) => {
       const where = {
         ...(query.personId === undefined ? {} : { person: query.personId }),
@@ -55,6 +59,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, orm:
       const organisation = organisationId === undefined ? (person!.organisation ?? null) : organisationRef(orm.em, organisationId);
       const interaction = orm.em.create(Interaction, { ...fields, person: person!, organisation });
       await orm.em.flush();
+      await invalidate({ entity: 'interaction', kind: 'created', id: interaction.id });
       res.location(`/api/v1/interactions/${interaction.id}`);
       return interactionJson(interaction);
     },
@@ -76,6 +81,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, orm:
         ...(organisationId === undefined ? {} : { organisation: organisationRef(orm.em, organisationId) }),
       });
       await orm.em.flush();
+      await invalidate({ entity: 'interaction', kind: 'updated', id: interaction.id });
       return interactionJson(interaction);
     },
   });
@@ -85,6 +91,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, orm:
     summary: 'Delete an interaction', params: idParams, errors: [404],
     handler: async ({ params }) => {
       if ((await orm.em.nativeDelete(Interaction, { id: params.id })) === 0) throw notFound('Interaction', params.id);
+      await invalidate({ entity: 'interaction', kind: 'deleted', id: params.id });
     },
   });
 }

@@ -1,11 +1,12 @@
 import type { Router } from 'express';
-import { Person, UniqueConstraintViolationException, type EntityManager, type MikroORM } from '@crm/database';
+import { Person, TAGS, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
 import { defineRoute, HttpProblem, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
   createPersonBody, listPeopleQuery, personDetailResponse, personResponse, searchPeopleQuery, updatePersonBody,
 } from '../schemas';
 import { organisationSummaryJson, personJson } from '../serializers';
+import type { RouteDeps } from '../app';
 
 const TAG = 'people';
 const PERSON_COLUMNS = ['id', 'firstName', 'lastName', 'email', 'phone', 'title', 'organisation', 'createdAt', 'updatedAt'] as const;
@@ -38,11 +39,13 @@ async function flushPerson(em: EntityManager): Promise<void> {
 }
 
 /** Person routes: list, search, detail and writes. */
-export function peopleRoutes(router: Router, openapi: OpenApiRegistry, orm: MikroORM): void {
+export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+  const listTags = () => [TAGS.people];
   defineRoute(router, openapi, {
     method: 'get', path: '/people', tag: TAG, role: 'reader',
     summary: 'List people, optionally those of one organisation; sort by name orders by last name then first name',
     query: listPeopleQuery, response: pageSchema(personResponse),
+    middleware: [cached('people', 'list', listTags)],
     handler: async ({ query }) => {
       const where = query.organisationId === undefined ? {} : { organisation: query.organisationId };
       const [items, total] = await orm.em.findAndCount(Person, where, pageOptions(query));
@@ -54,6 +57,7 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
     method: 'get', path: '/people/search', tag: TAG, role: 'reader',
     summary: 'Case-insensitive substring search on first name, last name or email; % and _ match themselves',
     query: searchPeopleQuery, response: pageSchema(personResponse),
+    middleware: [cached('people', 'search', listTags)],
     handler: async ({ query }) => {
       const pattern = likeContains(query.q);
       const where = { $or: [{ firstName: { $ilike: pattern } }, { lastName: { $ilike: pattern } }, { email: { $ilike: pattern } }] };
@@ -66,6 +70,8 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
     method: 'get', path: '/people/:id', tag: TAG, role: 'reader',
     summary: 'One person, with their organisation (id, name, category) or null',
     params: idParams, response: personDetailResponse, errors: [404],
+    // The embedded organisation is covered too: organisation writes invalidate person:<id> of each of its people.
+    middleware: [cached('people', 'detail', ({ params }) => [TAGS.person(params.id)])],
     handler: async ({ params }) => {
       // One statement (a left join), whether or not the person has an organisation; the
       // organisation's side selects only the three columns the detail shows.
@@ -85,6 +91,7 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
       await checkReferences(orm.em, { organisationId });
       const person = orm.em.create(Person, { ...fields, organisation: organisationRef(orm.em, organisationId) });
       await flushPerson(orm.em);
+      await invalidate({ entity: 'person', kind: 'created', id: person.id, organisationIds: [organisationId] });
       res.location(`/api/v1/people/${person.id}`);
       return personJson(person);
     },
@@ -99,8 +106,11 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
       const person = await orm.em.findOne(Person, params.id);
       if (!person) throw notFound('Person', params.id);
       await checkReferences(orm.em, { organisationId });
+      // Read before assigning: both the old and the new organisation's details list their contacts.
+      const oldOrganisationId = person.organisation?.id ?? null;
       orm.em.assign(person, organisationId === undefined ? fields : { ...fields, organisation: organisationRef(orm.em, organisationId) });
       await flushPerson(orm.em);
+      await invalidate({ entity: 'person', kind: 'updated', id: person.id, organisationIds: [oldOrganisationId, person.organisation?.id ?? null] });
       return personJson(person);
     },
   });
@@ -109,8 +119,14 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, orm: Mikr
     method: 'delete', path: '/people/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete a person and their interactions', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      // One statement: the database cascades to the person's interactions.
-      if ((await orm.em.nativeDelete(Person, { id: params.id })) === 0) throw notFound('Person', params.id);
+      const organisationId = await orm.em.transactional(async (em) => {
+        // Its organisation (whose detail lists it), read in the same transaction as the delete.
+        const person = await em.findOne(Person, params.id, { fields: ['id', 'organisation'] });
+        // The database cascades to the person's interactions.
+        if (!person || (await em.nativeDelete(Person, { id: params.id })) === 0) throw notFound('Person', params.id);
+        return person.organisation?.id ?? null;
+      });
+      await invalidate({ entity: 'person', kind: 'deleted', id: params.id, organisationIds: [organisationId] });
     },
   });
 }

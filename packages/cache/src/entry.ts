@@ -1,0 +1,39 @@
+/**
+ * A cached response as stored in Redis: one header line of JSON, then the body bytes unchanged,
+ * so a hit sends the stored bytes without parsing or re-serialising the body.
+ */
+export interface EntryHeader {
+  /** Strong ETag of the body. */
+  e: string;
+  /** Epoch ms until which the entry is fresh; after it, it may only be served as STALE (grace). */
+  f: number;
+  /** The token of each tag when the data was read: the entry is valid only while they all still match. */
+  t: Record<string, string>;
+  /** Content type. */
+  c: string;
+}
+
+export interface Entry {
+  header: EntryHeader;
+  body: Buffer;
+}
+
+const NEWLINE = 0x0a;
+
+export function encodeEntry(header: EntryHeader, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(JSON.stringify(header)), Buffer.from([NEWLINE]), body]);
+}
+
+/** Returns null for anything that is not a well-formed entry (treated as a miss). */
+export function decodeEntry(raw: Buffer | null): Entry | null {
+  if (!raw) return null;
+  const split = raw.indexOf(NEWLINE);
+  if (split < 0) return null;
+  try {
+    const header = JSON.parse(raw.subarray(0, split).toString('utf8')) as EntryHeader;
+    if (typeof header.e !== 'string' || typeof header.f !== 'number' || typeof header.t !== 'object') return null;
+    return { header, body: raw.subarray(split + 1) };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,141 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { cacheKey } from './keys';
+import type { Entry } from './entry';
+import { etagOf, type ResponseCache } from './response-cache';
+import type { CacheResult } from './stats';
+
+/** What the validation step left in `res.locals.input` (see @crm/http defineRoute). */
+interface ValidatedInput {
+  params: unknown;
+  query: unknown;
+}
+
+export interface CacheResponseOptions {
+  /** The first part of the key, e.g. `organisations`; also the stats and TTL prefix. */
+  keyPrefix: string;
+  /** The second part of the key, e.g. `detail`, `list`, `search`. */
+  operation: string;
+  /** Seconds an entry stays fresh. */
+  ttl: number;
+  /** The tags of what the response shows, from the validated input. */
+  tags: (input: { params: any; query: any }) => string[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Serve from the database, uncached, when this returns true. */
+  skipIf?: (req: Request) => boolean;
+  /** Extra key material for responses that differ by caller (e.g. role). */
+  varyBy?: (req: Request) => unknown;
+}
+
+export interface CacheMiddlewareContext {
+  /** null when CACHE_ENABLED=false: every read goes to the database, marked BYPASS. */
+  cache: ResponseCache | null;
+  /** Who bypasses the cache (admins: always fresh). */
+  bypass?: (req: Request) => boolean;
+  onResult?: (prefix: string, result: CacheResult) => void;
+}
+
+function notModified(req: Request, etag: string): boolean {
+  const header = req.headers['if-none-match'];
+  if (!header) return false;
+  return header === '*' || header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+function sendBody(req: Request, res: Response, status: number, body: Buffer, contentType: string, etag: string, result: CacheResult): void {
+  res.setHeader('X-Cache', result.toUpperCase());
+  res.setHeader('ETag', etag);
+  res.setHeader('Cache-Control', 'private, no-cache');
+  if (status === 200 && notModified(req, etag)) {
+    res.status(304).end();
+    return;
+  }
+  res.status(status);
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
+}
+
+const sendEntry = (req: Request, res: Response, entry: Entry, result: CacheResult) =>
+  sendBody(req, res, 200, entry.body, entry.header.c, entry.header.e, result);
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Replaces `res.json` for this request: the handler's result is serialised once, sent with an ETag
+ * and X-Cache, and (when `store` is given and the status is 200) stored in the cache.
+ */
+function captureJson(req: Request, res: Response, result: CacheResult, store?: (body: Buffer) => Promise<unknown>): void {
+  res.json = (value: unknown) => {
+    const body = Buffer.from(JSON.stringify(value));
+    const status = res.statusCode;
+    sendBody(req, res, status, body, JSON_TYPE, etagOf(body), result);
+    if (store && status === 200) void store(body);
+    return res;
+  };
+}
+
+/**
+ * The response cache as Express middleware, for the cacheable GET routes: cache-aside with
+ * `X-Cache: HIT | MISS | STALE | BYPASS`, ETag/304, tags, one fill per key across all replicas,
+ * grace on database failure, and a plain database read whenever Redis is unavailable.
+ */
+export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheResponseOptions): RequestHandler {
+  const record = (result: CacheResult) => {
+    ctx.cache?.record(options.keyPrefix, result);
+    ctx.onResult?.(options.keyPrefix, result);
+  };
+
+  return async (req, res, next) => {
+    const cache = ctx.cache;
+    if (!cache || ctx.bypass?.(req) || options.skipIf?.(req)) {
+      record('bypass');
+      captureJson(req, res, 'bypass');
+      return next();
+    }
+    const input = res.locals.input as ValidatedInput;
+    const vary = options.varyBy?.(req);
+    const key = cacheKey(options.keyPrefix, options.operation, vary === undefined ? input : { ...input, vary });
+    const tags = options.tags(input as { params: any; query: any }); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+    const found = await cache.lookup(key, tags);
+    if (found.state === 'hit') {
+      record('hit');
+      return sendEntry(req, res, found.entry, 'hit');
+    }
+    if (found.state === 'unavailable') {
+      // Redis down, hanging or owed invalidations: answer from the database, store nothing.
+      record('error');
+      captureJson(req, res, 'miss');
+      return next();
+    }
+
+    if (found.state === 'expired') {
+      // If the database fails while refreshing, this entry (past its TTL, never invalidated) is served.
+      const stale = found.entry;
+      res.locals.serveStale = () => {
+        record('stale');
+        sendEntry(req, res, stale, 'stale');
+      };
+    }
+
+    let fillToken = await cache.acquireFill(key);
+    if (fillToken === null) {
+      // Another request (here or on another replica) is filling this key: wait for its entry.
+      const filled = await cache.waitForFill(key, tags);
+      if (filled) {
+        record('hit');
+        return sendEntry(req, res, filled, 'hit');
+      }
+      fillToken = undefined;
+    }
+    record('miss');
+    const token = fillToken;
+    captureJson(req, res, 'miss', async (body) => {
+      await cache.store(key, body, JSON_TYPE, found.versions, options.ttl);
+      if (token) await cache.releaseFill(key, token);
+    });
+    if (token) {
+      // Release the fill lock if the handler fails, so waiters stop waiting at once.
+      res.once('finish', () => { if (res.statusCode !== 200) void cache.releaseFill(key, token); });
+    }
+    next();
+  };
+}

@@ -1,0 +1,287 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@crm/telemetry';
+import { CircuitBreaker } from './breaker';
+import { decodeEntry, encodeEntry, type Entry } from './entry';
+import { StatsRecorder, type CacheResult } from './stats';
+
+export interface ResponseCacheOptions {
+  redis: Redis;
+  logger: Logger;
+  /** Every key of this application starts with `<namespace>:`; DELETE /cache removes only those. */
+  namespace?: string;
+  /** How long past its TTL an entry may still be served when the database fails. */
+  graceSeconds?: number;
+  /** How long one instance holds the right to fill a missing key. */
+  fillLockMs?: number;
+  /** How long a request waits for another instance's fill before reading the database itself. */
+  fillWaitMs?: number;
+  breaker?: CircuitBreaker;
+  statsFlushMs?: number;
+}
+
+/** What a lookup found. `versions` are the tag tokens read with it: a fill must store those, not newer ones. */
+export type Lookup =
+  | { state: 'hit'; entry: Entry }
+  | { state: 'expired'; entry: Entry; versions: Record<string, string> }
+  | { state: 'miss'; versions: Record<string, string> }
+  | { state: 'unavailable' };
+
+const newToken = () => `${Date.now().toString(36)}.${randomBytes(6).toString('base64url')}`;
+
+/**
+ * Cache-aside storage for HTTP responses, with tag invalidation by version tokens:
+ * each tag has a token in Redis; an entry records the tokens of its tags as they were *before* its data
+ * was read, and is valid only while they all still match. Invalidating a tag writes a new, never-reused
+ * token: O(1) per tag, no scan, and a slow reader that started before the invalidation stores an entry
+ * that is already invalid (no stale set).
+ */
+export class ResponseCache {
+  readonly namespace: string;
+  readonly breaker: CircuitBreaker;
+  readonly stats: StatsRecorder;
+  private readonly graceMs: number;
+  private readonly fillLockMs: number;
+  private readonly fillWaitMs: number;
+  /** Tags this process could not invalidate while Redis was unreachable; applied before any hit is served again. */
+  private readonly owedTags = new Set<string>();
+
+  constructor(private readonly options: ResponseCacheOptions) {
+    this.namespace = options.namespace ?? 'crm';
+    this.graceMs = (options.graceSeconds ?? 3_600) * 1_000;
+    this.fillLockMs = options.fillLockMs ?? 5_000;
+    this.fillWaitMs = options.fillWaitMs ?? 2_000;
+    this.breaker = options.breaker ?? new CircuitBreaker();
+    this.stats = new StatsRecorder(options.redis, this.statsKey, options.statsFlushMs);
+    // A dropped connection opens the breaker at once, so no request waits for a timeout.
+    options.redis.on('close', () => this.breaker.trip());
+    options.redis.on('ready', () => void this.settleOwed());
+  }
+
+  get redis(): Redis {
+    return this.options.redis;
+  }
+
+  /** Tag tokens live in one hash slot (`{<ns>:tags}`), so reading several is one MGET even on a cluster. */
+  tagKey(tag: string): string {
+    return `{${this.namespace}:tags}:${tag}`;
+  }
+
+  entryKey(key: string): string {
+    return `${this.namespace}:${key}`;
+  }
+
+  get statsKey(): string {
+    return `${this.namespace}:stats`;
+  }
+
+  /** The health probe: rejects when Redis does not answer (quickly: the client never queues). */
+  async ping(): Promise<void> {
+    if (this.redis.status !== 'ready') throw new Error(`redis is ${this.redis.status}`);
+    await this.redis.ping();
+  }
+
+  /** True when Redis may be used right now (breaker closed or probing, nothing owed). */
+  get available(): boolean {
+    return this.owedTags.size === 0 && this.breaker.state !== 'open' && this.redis.status === 'ready';
+  }
+
+  /** Runs a Redis call through the breaker; undefined when skipped or failed. */
+  private async guarded<T>(call: () => Promise<T>): Promise<T | undefined> {
+    if (this.redis.status !== 'ready' || !this.breaker.allow()) return undefined;
+    try {
+      const result = await call();
+      this.breaker.success();
+      return result;
+    } catch (error) {
+      this.breaker.failure();
+      this.options.logger.debug({ err: (error as Error).message }, 'cache call failed');
+      return undefined;
+    }
+  }
+
+  /** One round trip: the entry and the current tokens of its tags. Missing tags get a first token. */
+  async lookup(key: string, tags: string[]): Promise<Lookup> {
+    if (this.owedTags.size > 0) {
+      await this.settleOwed();
+      if (this.owedTags.size > 0) return { state: 'unavailable' };
+    }
+    const found = await this.guarded(async () => {
+      const tagKeys = tags.map((t) => this.tagKey(t));
+      const [raw, tokens] = await Promise.all([
+        this.redis.getBuffer(this.entryKey(key)),
+        tagKeys.length ? this.redis.mget(...tagKeys) : Promise.resolve([] as (string | null)[]),
+      ]);
+      const versions: Record<string, string> = {};
+      const missing: number[] = [];
+      tags.forEach((tag, i) => {
+        const token = tokens[i];
+        if (token) versions[tag] = token;
+        else missing.push(i);
+      });
+      // A tag never seen (or evicted) gets a fresh token; SET NX GET keeps a concurrent writer's token.
+      await Promise.all(missing.map(async (i) => {
+        const token = newToken();
+        const previous = await this.redis.set(tagKeys[i]!, token, 'NX', 'GET');
+        versions[tags[i]!] = previous ?? token;
+      }));
+      return { raw, versions };
+    });
+    if (!found) return { state: 'unavailable' };
+    const entry = decodeEntry(found.raw);
+    if (!entry || !tags.every((t) => entry.header.t[t] === found.versions[t])) return { state: 'miss', versions: found.versions };
+    if (entry.header.f >= Date.now()) return { state: 'hit', entry };
+    return { state: 'expired', entry, versions: found.versions };
+  }
+
+  /** Stores a response with the tag tokens read before its data was; expires after TTL + grace. */
+  async store(key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number): Promise<Entry | undefined> {
+    const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType };
+    const ok = await this.guarded(() => this.redis.set(this.entryKey(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs));
+    return ok ? { header, body } : undefined;
+  }
+
+  /** Invalidates tags: a new token each. Returns false when Redis could not be reached (the tags are then owed). */
+  async invalidateTags(tags: string[]): Promise<boolean> {
+    if (tags.length === 0) return true;
+    const unique = [...new Set(tags)];
+    const ok = await this.guarded(() => this.redis.mset(...unique.flatMap((t) => [this.tagKey(t), newToken()])));
+    if (!ok) {
+      unique.forEach((t) => this.owedTags.add(t));
+      this.options.logger.warn({ tags: unique }, 'cache unreachable: invalidation owed until it returns');
+      return false;
+    }
+    return true;
+  }
+
+  /** Applies invalidations owed from an outage before anything is served from the cache again. */
+  private async settleOwed(): Promise<void> {
+    if (this.owedTags.size === 0 || this.redis.status !== 'ready') return;
+    const tags = [...this.owedTags];
+    try {
+      await this.redis.mset(...tags.flatMap((t) => [this.tagKey(t), newToken()]));
+      tags.forEach((t) => this.owedTags.delete(t));
+      this.breaker.success();
+      this.options.logger.info({ tags }, 'owed cache invalidations applied');
+    } catch {
+      this.breaker.failure();
+    }
+  }
+
+  /**
+   * Takes the right to fill `key` for this instance. Only one instance across all replicas gets it;
+   * the others wait for its entry (`waitForFill`) instead of querying the database too.
+   */
+  async acquireFill(key: string): Promise<string | null | undefined> {
+    const token = newToken();
+    const ok = await this.guarded(() => this.redis.set(`${this.entryKey(key)}:fill`, token, 'PX', this.fillLockMs, 'NX'));
+    if (ok === undefined) return undefined; // Redis unavailable: fill without coordination
+    return ok === 'OK' ? token : null;
+  }
+
+  async releaseFill(key: string, token: string): Promise<void> {
+    // Delete only our own lock (it may have expired and been taken by another instance).
+    await this.guarded(() => this.redis.eval(
+      "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+      1, `${this.entryKey(key)}:fill`, token,
+    ));
+  }
+
+  /** Polls for the entry another instance is filling; null after `fillWaitMs` or when the fill lock is gone without an entry. */
+  async waitForFill(key: string, tags: string[]): Promise<Entry | null> {
+    const deadline = Date.now() + this.fillWaitMs;
+    let delay = 5;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 50);
+      const found = await this.lookup(key, tags);
+      if (found.state === 'hit') return found.entry;
+      if (found.state === 'unavailable') return null;
+      const lockHeld = await this.guarded(() => this.redis.exists(`${this.entryKey(key)}:fill`));
+      if (!lockHeld) return null;
+    }
+    return null;
+  }
+
+  /** Deletes this application's keys under `<prefix>` (admin path, never a request path): SCAN in batches, UNLINK. */
+  async deletePrefix(prefix = ''): Promise<number> {
+    let deleted = 0;
+    // `organisations` matches `organisations:*` and nothing like `organisations-x`; the stats hash is never deleted.
+    const patterns = prefix ? [`${this.namespace}:${prefix}:*`] : [`${this.namespace}:*`, `{${this.namespace}:tags}:*`];
+    for (const match of patterns) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        const deletable = keys.filter((k) => k !== this.statsKey);
+        if (deletable.length) deleted += await this.redis.unlink(...deletable);
+      } while (cursor !== '0');
+    }
+    return deleted;
+  }
+
+  /** System-wide stats: counters from every replica, plus Redis keys and memory. */
+  async readStats(): Promise<CacheStats> {
+    await this.stats.flush();
+    const counters = (await this.guarded(() => this.redis.hgetall(this.statsKey))) ?? null;
+    const [memory, statsInfo, keys] = await Promise.all([
+      this.guarded(() => this.redis.info('memory')),
+      this.guarded(() => this.redis.info('stats')),
+      this.guarded(() => this.redis.dbsize()),
+    ]);
+    const byPrefix: Record<string, { hits: number; misses: number; hitRate: number }> = {};
+    let hits = 0;
+    let misses = 0;
+    for (const [field, value] of Object.entries(counters ?? {})) {
+      const split = field.lastIndexOf(':');
+      const prefix = field.slice(0, split);
+      const kind = field.slice(split + 1);
+      const entry = (byPrefix[prefix] ??= { hits: 0, misses: 0, hitRate: 0 });
+      if (kind === 'hit') { entry.hits += Number(value); hits += Number(value); }
+      if (kind === 'miss') { entry.misses += Number(value); misses += Number(value); }
+    }
+    for (const entry of Object.values(byPrefix)) entry.hitRate = rate(entry.hits, entry.misses);
+    const field = (info: string | undefined, name: string) => info?.match(new RegExp(`^${name}:(.*)$`, 'm'))?.[1]?.trim();
+    return {
+      available: counters !== null,
+      hits,
+      misses,
+      totalRequests: hits + misses,
+      hitRate: rate(hits, misses),
+      keysCount: keys ?? 0,
+      memoryUsed: field(memory, 'used_memory_human') ?? 'unknown',
+      memoryUsedBytes: Number(field(memory, 'used_memory') ?? 0),
+      evictedKeys: Number(field(statsInfo, 'evicted_keys') ?? 0),
+      byPrefix,
+    };
+  }
+
+  record(prefix: string, result: CacheResult): void {
+    this.stats.record(prefix, result);
+  }
+
+  async close(): Promise<void> {
+    this.stats.stop();
+    await this.stats.flush();
+  }
+}
+
+export interface CacheStats {
+  available: boolean;
+  hits: number;
+  misses: number;
+  totalRequests: number;
+  hitRate: number;
+  keysCount: number;
+  memoryUsed: string;
+  memoryUsedBytes: number;
+  evictedKeys: number;
+  byPrefix: Record<string, { hits: number; misses: number; hitRate: number }>;
+}
+
+const rate = (hits: number, misses: number) => (hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 100);
+
+/** A strong ETag: the body's hash. */
+export function etagOf(body: Buffer): string {
+  return `"${createHash('sha1').update(body).digest('base64url')}"`;
+}

@@ -1,0 +1,57 @@
+import type { Request, RequestHandler, Router } from 'express';
+import { z } from 'zod';
+import { defineRoute, type OpenApiRegistry } from '@crm/http';
+import { cacheResponse } from './middleware';
+import type { ResponseCache } from './response-cache';
+import { ttlFor } from './ttl';
+
+export interface RouteCacheOptions {
+  /** null when CACHE_ENABLED=false. */
+  cache: ResponseCache | null;
+  ttlOverrides?: Record<string, number>;
+}
+
+/** Admins always read fresh data (`X-Cache: BYPASS`). */
+const isAdmin = (req: Request) => req.principal?.role === 'admin';
+
+/** Builds the per-route cache middleware with the contract's TTLs and admin bypass. */
+export function routeCache(options: RouteCacheOptions) {
+  return (keyPrefix: string, operation: string, tags: (input: { params: any; query: any }) => string[]): RequestHandler => // eslint-disable-line @typescript-eslint/no-explicit-any
+    cacheResponse({ cache: options.cache, bypass: isAdmin }, { keyPrefix, operation, tags, ttl: ttlFor(keyPrefix, operation, options.ttlOverrides) });
+}
+
+const invalidateBody = z.strictObject({
+  tags: z.array(z.string().min(1).max(200)).max(1_000).optional(),
+  prefix: z.string().regex(/^[a-z][a-z0-9_-]*(:[a-z0-9_-]+)*$/, 'must be a key prefix like organisations or organisations:detail').max(100).optional(),
+}).refine((b) => b.tags !== undefined || b.prefix !== undefined, { message: 'give tags, a prefix, or both' });
+
+const statsResponse = z.object({
+  available: z.boolean(), hits: z.number(), misses: z.number(), totalRequests: z.number(), hitRate: z.number(),
+  keysCount: z.number(), memoryUsed: z.string(), memoryUsedBytes: z.number(), evictedKeys: z.number(),
+  byPrefix: z.record(z.string(), z.object({ hits: z.number(), misses: z.number(), hitRate: z.number() })),
+});
+
+/** The contract's cache routes: stats for any reader, invalidation and clearing for admins. */
+export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache: ResponseCache | null): void {
+  const unavailable = { available: false, hits: 0, misses: 0, totalRequests: 0, hitRate: 0, keysCount: 0, memoryUsed: '0B', memoryUsedBytes: 0, evictedKeys: 0, byPrefix: {} };
+  defineRoute(router, openapi, {
+    method: 'get', path: '/cache/stats', tag: 'cache', role: 'reader',
+    summary: 'Cache hits and misses across all replicas and both APIs, per prefix, with Redis keys and memory',
+    response: statsResponse,
+    handler: async () => (cache ? cache.readStats() : unavailable),
+  });
+  defineRoute(router, openapi, {
+    method: 'post', path: '/cache/invalidate', tag: 'cache', role: 'admin', status: 202,
+    summary: 'Invalidate cached responses by tags and/or key prefix', body: invalidateBody,
+    handler: async ({ body }) => {
+      if (cache && body.tags) await cache.invalidateTags(body.tags);
+      const deleted = cache && body.prefix ? await cache.deletePrefix(body.prefix) : 0;
+      return { accepted: true, tags: body.tags ?? [], prefix: body.prefix ?? null, deleted };
+    },
+  });
+  defineRoute(router, openapi, {
+    method: 'delete', path: '/cache', tag: 'cache', role: 'admin',
+    summary: "Remove this application's cache keys (never FLUSHDB/FLUSHALL)",
+    handler: async () => ({ deleted: cache ? await cache.deletePrefix('') : 0 }),
+  });
+}

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { createLogger } from '@crm/telemetry';
+import { CircuitBreaker, createCacheRedis, ResponseCache, cacheKey } from '../src';
+
+// A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.
+const PORT = 6390 + Math.floor(Math.random() * 9);
+let server: ChildProcess;
+const logger = createLogger('cache-test', 'silent');
+
+function startServer(): ChildProcess {
+  return spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+}
+
+async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const pingable = async () => {
+  const probe = new Redis({ port: PORT, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try { await probe.connect(); return (await probe.ping()) === 'PONG'; } catch { return false; } finally { probe.disconnect(); }
+};
+
+describe('the cache when Redis hangs or dies', () => {
+  let redis: Redis;
+  let cache: ResponseCache;
+
+  beforeAll(async () => {
+    server = startServer();
+    await waitFor(pingable);
+    redis = createCacheRedis(`redis://127.0.0.1:${PORT}/0`, logger);
+    cache = new ResponseCache({ redis, logger, breaker: new CircuitBreaker(2, 500) });
+    await waitFor(() => redis.status === 'ready');
+  });
+  afterAll(async () => {
+    await cache.close();
+    redis.disconnect();
+    server.kill('SIGKILL');
+  });
+
+  it('keys ignore parameter order', () => {
+    expect(cacheKey('organisations', 'list', { b: 1, a: 2 })).toBe(cacheKey('organisations', 'list', { a: 2, b: 1 }));
+    expect(cacheKey('organisations', 'list', { a: 1 })).toMatch(/^organisations:list:[\w-]{22}$/);
+  });
+
+  it('a hung Redis (SIGSTOP) costs a bounded wait, then none once the breaker opens; nothing invalidated meanwhile is served after', async () => {
+    const tags = ['organisation:1'];
+    const first = await cache.lookup('organisations:detail:x', tags);
+    expect(first.state).toBe('miss');
+    await cache.store('organisations:detail:x', Buffer.from('{"name":"old"}'), 'application/json', first.state === 'miss' ? first.versions : {}, 60);
+    expect((await cache.lookup('organisations:detail:x', tags)).state).toBe('hit');
+
+    server.kill('SIGSTOP');
+    try {
+      const timings: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = performance.now();
+        expect((await cache.lookup('organisations:detail:x', tags)).state).toBe('unavailable');
+        timings.push(performance.now() - started);
+      }
+      // The first calls wait for the command timeout (250 ms); once the breaker is open, none waits.
+      expect(Math.max(...timings)).toBeLessThan(400);
+      expect(timings[timings.length - 1]).toBeLessThan(5);
+      // A write during the hang cannot reach Redis: its invalidation is owed.
+      expect(await cache.invalidateTags(tags)).toBe(false);
+    } finally {
+      server.kill('SIGCONT');
+    }
+    // Back: the owed invalidation is applied before anything is served, so the old entry is never a hit again.
+    await waitFor(async () => (await cache.lookup('organisations:detail:x', tags)).state !== 'unavailable');
+    expect((await cache.lookup('organisations:detail:x', tags)).state).toBe('miss');
+  });
+
+  it('a killed Redis fails fast, and the cache works again when it restarts', async () => {
+    server.kill('SIGKILL');
+    await waitFor(() => redis.status !== 'ready');
+    const started = performance.now();
+    expect((await cache.lookup('k', ['t'])).state).toBe('unavailable');
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(await cache.invalidateTags(['t'])).toBe(false);
+
+    server = startServer();
+    await waitFor(async () => (await cache.lookup('k', ['t'])).state === 'miss', 15_000);
+  });
+});

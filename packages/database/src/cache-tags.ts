@@ -1,0 +1,63 @@
+/**
+ * The cache's tags, and which write touches which cached view: declared once, here, next to the entities.
+ *
+ * A cached response carries the tags of everything it shows; a write invalidates the tags of everything it
+ * changes. Views that embed another entity are covered by the embedded entity's tag on the writer's side:
+ * an organisation detail embeds its mandats and contacts, so mandat and person writes touch
+ * `organisation:<id>`; a person detail embeds its organisation, so an organisation write touches the
+ * `person:<id>` of each of its people (found in the same transaction as the write).
+ */
+export const TAGS = {
+  /** One organisation's detail, its mandats list. */
+  organisation: (id: number) => `organisation:${id}`,
+  /** Organisation lists, search and stats. */
+  organisations: 'organisations',
+  /** One person's detail (with its embedded organisation). */
+  person: (id: number) => `person:${id}`,
+  /** People lists and search. */
+  people: 'people',
+  /** Every interaction list (by person, by organisation). */
+  interactions: 'interactions',
+  /** One produit. */
+  produit: (id: number) => `produit:${id}`,
+  /** Produit lists. */
+  produits: 'produits',
+} as const;
+
+export type ChangeKind = 'created' | 'updated' | 'deleted';
+
+/** A committed change, described by what the invalidation needs to know. */
+export type Change =
+  | { entity: 'organisation'; kind: ChangeKind; id: number; /** people attached when the change committed */ peopleIds: number[] }
+  | { entity: 'person'; kind: ChangeKind; id: number; organisationIds: (number | null)[] }
+  | { entity: 'mandat'; kind: ChangeKind; id: number; organisationId: number }
+  | { entity: 'interaction'; kind: ChangeKind; id: number }
+  | { entity: 'produit'; kind: ChangeKind; id: number };
+
+/** The tags a change invalidates. */
+export function tagsForChange(change: Change): string[] {
+  switch (change.entity) {
+    case 'organisation':
+      return [
+        TAGS.organisation(change.id),
+        TAGS.organisations,
+        ...change.peopleIds.map(TAGS.person),
+        // Deleting detaches its people and interactions: their lists change too.
+        ...(change.kind === 'deleted' ? [TAGS.people, TAGS.interactions] : []),
+      ];
+    case 'person':
+      return [
+        TAGS.person(change.id),
+        TAGS.people,
+        // Old and new organisation: their details list contacts.
+        ...change.organisationIds.filter((id): id is number => id !== null).map(TAGS.organisation),
+        ...(change.kind === 'deleted' ? [TAGS.interactions] : []),
+      ];
+    case 'mandat':
+      return [TAGS.organisation(change.organisationId)];
+    case 'interaction':
+      return [TAGS.interactions];
+    case 'produit':
+      return [TAGS.produit(change.id), TAGS.produits];
+  }
+}

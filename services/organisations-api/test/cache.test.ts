@@ -1,0 +1,175 @@
+import request from 'supertest';
+import { startHarness, type Harness } from './harness';
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness({ cache: true }); });
+afterAll(() => h.close());
+
+const get = (url: string, role: 'reader' | 'admin' = 'reader') => request(h.app).get(url).set(h.auth(role));
+const createOrg = async (body: Record<string, unknown>) =>
+  (await request(h.app).post('/api/v1/organisations').set(h.auth('editor')).send(body)).body as { id: number };
+
+describe('cached reads', () => {
+  it('misses, then hits with the same bytes, ETag and 304', async () => {
+    const { id } = await createOrg({ name: 'Cached Co', category: 'corporate' });
+    const first = await get(`/api/v1/organisations/${id}`);
+    expect(first.headers['x-cache']).toBe('MISS');
+    const before = h.sql.length;
+    const second = await get(`/api/v1/organisations/${id}`);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(h.sql.length).toBe(before); // a hit sends no SQL
+    expect(second.text).toBe(first.text);
+    expect(second.headers.etag).toBe(first.headers.etag);
+    expect(second.headers['content-type']).toMatch(/application\/json/);
+    const notModified = await get(`/api/v1/organisations/${id}`).set('If-None-Match', first.headers.etag!);
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+  });
+
+  it('keys on normalised parameters: their order does not matter', async () => {
+    const a = await get('/api/v1/organisations?limit=7&category=advisor');
+    const b = await get('/api/v1/organisations?category=advisor&limit=7');
+    expect(a.headers['x-cache']).toBe('MISS');
+    expect(b.headers['x-cache']).toBe('HIT');
+  });
+
+  it('admins bypass the cache and always read fresh data', async () => {
+    const res = await get('/api/v1/organisations/stats', 'admin');
+    expect(res.headers['x-cache']).toBe('BYPASS');
+    expect(res.headers.etag).toBeDefined();
+  });
+
+  it('never caches live stats', async () => {
+    const res = await get('/api/v1/organisations/stats/live');
+    expect(res.headers['x-cache']).toBeUndefined();
+  });
+});
+
+describe('invalidation by tags', () => {
+  it('a write is seen by the next read of the detail, the lists, search and stats', async () => {
+    const { id } = await createOrg({ name: 'Before Rename', category: 'advisor', annualRevenue: 10 });
+    const urls = [`/api/v1/organisations/${id}`, '/api/v1/organisations?category=advisor', '/api/v1/organisations/search?q=rename', '/api/v1/organisations/stats'];
+    for (const url of urls) await get(url);
+    for (const url of urls) expect((await get(url)).headers['x-cache']).toBe('HIT');
+
+    const patched = await request(h.app).patch(`/api/v1/organisations/${id}`).set(h.auth('editor')).send({ name: 'After Rename', annualRevenue: 20 });
+    expect(patched.status).toBe(200);
+    for (const url of urls) {
+      const res = await get(url);
+      expect(res.headers['x-cache']).toBe('MISS');
+      expect(res.text).not.toMatch(/Before Rename/);
+    }
+    expect((await get(`/api/v1/organisations/${id}`)).body.name).toBe('After Rename');
+  });
+
+  it('a mandat write refreshes its organisation detail and mandat list', async () => {
+    const { id } = await createOrg({ name: 'With Mandats', category: 'wholesale' });
+    await get(`/api/v1/organisations/${id}`);
+    await get(`/api/v1/organisations/${id}/mandats`);
+    const m = await request(h.app).post(`/api/v1/organisations/${id}/mandats`).set(h.auth('editor')).send({ type: 'advisory', startDate: '2024-01-01' });
+    expect(m.status).toBe(201);
+    expect((await get(`/api/v1/organisations/${id}`)).body.mandats).toHaveLength(1);
+    expect((await get(`/api/v1/organisations/${id}/mandats`)).body.total).toBe(1);
+  });
+
+  it('no stale set: a read that looked up before a write cannot store its old result after it', async () => {
+    const cache = h.cache!;
+    const tags = ['organisation:424242'];
+    const slow = await cache.lookup('organisations:detail:race', tags); // the slow reader looks up, then reads the DB
+    expect(slow.state).toBe('miss');
+    await cache.invalidateTags(tags); // a write commits and invalidates meanwhile
+    const versions = slow.state === 'miss' ? slow.versions : {};
+    await cache.store('organisations:detail:race', Buffer.from('{"name":"old"}'), 'application/json', versions, 60);
+    expect((await cache.lookup('organisations:detail:race', tags)).state).toBe('miss');
+  });
+});
+
+describe('stampede protection', () => {
+  it('many concurrent misses of one key across two API instances run one database read', async () => {
+    const second = await startHarness({ cache: true, namespace: h.cache!.namespace });
+    try {
+      const { id } = await createOrg({ name: 'Popular', category: 'institution' });
+      const url = `/api/v1/organisations/${id}`;
+      const before = h.sql.length + second.sql.length;
+      // One detail read is three statements (organisation, mandats, contacts).
+      const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => request(i % 2 ? second.app : h.app).get(url).set(h.auth('reader'))));
+      const statements = h.sql.length + second.sql.length - before;
+      expect(responses.every((r) => r.status === 200 && r.body.name === 'Popular')).toBe(true);
+      expect(statements).toBe(3);
+      expect(responses.filter((r) => r.headers['x-cache'] === 'MISS')).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('stats', () => {
+  it('counts hits and misses system-wide, per prefix, with Redis keys and memory', async () => {
+    await get('/api/v1/produits');
+    await get('/api/v1/produits');
+    const res = await get('/api/v1/cache/stats');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ available: true, keysCount: expect.any(Number), memoryUsedBytes: expect.any(Number), evictedKeys: expect.any(Number) });
+    expect(res.body.hits).toBeGreaterThanOrEqual(1);
+    expect(res.body.byPrefix.produits).toEqual({ hits: 1, misses: 1, hitRate: 50 });
+    expect(res.body.totalRequests).toBe(res.body.hits + res.body.misses);
+    expect(res.body.hitRate).toBe(Math.round((res.body.hits / res.body.totalRequests) * 10000) / 100);
+  });
+});
+
+describe('cache admin routes', () => {
+  it('POST /cache/invalidate is admin only and invalidates by tag', async () => {
+    await get('/api/v1/produits');
+    expect((await get('/api/v1/produits')).headers['x-cache']).toBe('HIT');
+    expect((await request(h.app).post('/api/v1/cache/invalidate').set(h.auth('editor')).send({ tags: ['produits'] })).status).toBe(403);
+    expect((await request(h.app).post('/api/v1/cache/invalidate').set(h.auth('admin')).send({ surprise: 1 })).status).toBe(400);
+    const res = await request(h.app).post('/api/v1/cache/invalidate').set(h.auth('admin')).send({ tags: ['produits'] });
+    expect(res.status).toBe(202);
+    expect((await get('/api/v1/produits')).headers['x-cache']).toBe('MISS');
+  });
+
+  it("DELETE /cache removes this application's keys only", async () => {
+    await h.redis!.set('someone-else:key', 'keep me');
+    await get('/api/v1/produits');
+    const res = await request(h.app).delete('/api/v1/cache').set(h.auth('admin'));
+    expect(res.status).toBe(200);
+    expect(res.body.deleted).toBeGreaterThan(0);
+    expect(await h.redis!.get('someone-else:key')).toBe('keep me');
+    expect(await h.redis!.keys(`${h.cache!.namespace}:produits:*`)).toEqual([]);
+    expect((await get('/api/v1/produits')).headers['x-cache']).toBe('MISS');
+    await h.redis!.del('someone-else:key');
+  });
+});
+
+describe('grace', () => {
+  it('serves an entry past its TTL as STALE when the database fails', async () => {
+    const { id } = await createOrg({ name: 'Graceful', category: 'other' });
+    const url = `/api/v1/organisations/${id}`;
+    await get(url);
+    await waitFor(async () => (await h.redis!.keys(`${h.cache!.namespace}:organisations:detail:*`)).length > 0);
+    // Age the entry past its TTL (but within grace) by rewriting its freshness deadline.
+    const [key] = await h.redis!.keys(`${h.cache!.namespace}:organisations:detail:*`);
+    const raw = (await h.redis!.getBuffer(key!))!;
+    const split = raw.indexOf(0x0a);
+    const header = JSON.parse(raw.subarray(0, split).toString());
+    header.f = Date.now() - 1000;
+    await h.redis!.set(key!, Buffer.concat([Buffer.from(JSON.stringify(header)), raw.subarray(split)]), 'KEEPTTL');
+    const spy = jest.spyOn(Object.getPrototypeOf(h.orm.em), 'findOne').mockRejectedValue(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    try {
+      const res = await get(url);
+      expect(res.status).toBe(200);
+      expect(res.headers['x-cache']).toBe('STALE');
+      expect(res.body.name).toBe('Graceful');
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

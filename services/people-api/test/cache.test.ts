@@ -1,0 +1,112 @@
+import request from 'supertest';
+import { Organisation, tagsForChange } from '@crm/database';
+import { seedOrganisation, startHarness, type Harness } from './harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ cache: true });
+  // The cache client connects in the background; wait until it can serve (otherwise reads are MISS, uncached).
+  if (h.redis!.status !== 'ready') await new Promise((resolve) => h.redis!.once('ready', resolve));
+});
+afterAll(() => h.close());
+
+const get = (url: string, role: 'reader' | 'admin' = 'reader') => request(h.app).get(url).set(h.auth(role));
+const waitForStore = () => new Promise((r) => setTimeout(r, 50)); // the MISS path stores after answering
+
+let emails = 0;
+async function createPerson(extra: Record<string, unknown> = {}): Promise<{ id: number; lastName: string }> {
+  const res = await request(h.app).post('/api/v1/people').set(h.auth('editor'))
+    .send({ firstName: 'Ada', lastName: 'Lovelace', email: `cache${++emails}@people.test`, ...extra });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+describe('people-api response cache', () => {
+  let orgId: number;
+  let personId: number;
+
+  beforeAll(async () => {
+    orgId = await seedOrganisation(h, { name: 'Old' });
+    personId = (await createPerson({ organisationId: orgId })).id;
+  });
+
+  it('GET /people/:id: MISS then HIT with the same body and an ETag; If-None-Match answers 304', async () => {
+    const first = await get(`/api/v1/people/${personId}`);
+    expect(first.status).toBe(200);
+    expect(first.headers['x-cache']).toBe('MISS');
+    expect(first.headers.etag).toEqual(expect.any(String));
+    await waitForStore();
+
+    const second = await get(`/api/v1/people/${personId}`);
+    expect(second.status).toBe(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.etag).toBe(first.headers.etag);
+
+    const conditional = await get(`/api/v1/people/${personId}`).set('If-None-Match', first.headers.etag!);
+    expect(conditional.status).toBe(304);
+  });
+
+  it('admins bypass the cache', async () => {
+    const res = await get(`/api/v1/people/${personId}`, 'admin');
+    expect(res.status).toBe(200);
+    expect(res.headers['x-cache']).toBe('BYPASS');
+  });
+
+  it('PATCH invalidates the person detail', async () => {
+    await get(`/api/v1/people/${personId}`);
+    await waitForStore();
+    expect((await get(`/api/v1/people/${personId}`)).headers['x-cache']).toBe('HIT');
+
+    const patched = await request(h.app).patch(`/api/v1/people/${personId}`).set(h.auth('editor')).send({ lastName: 'King' });
+    expect(patched.status).toBe(200);
+
+    const after = await get(`/api/v1/people/${personId}`);
+    expect(after.headers['x-cache']).toBe('MISS');
+    expect(after.body.lastName).toBe('King');
+  });
+
+  it("an organisation write (as organisations-api invalidates it) refreshes the person detail's embedded organisation", async () => {
+    await get(`/api/v1/people/${personId}`);
+    await waitForStore();
+    const cached = await get(`/api/v1/people/${personId}`);
+    expect(cached.headers['x-cache']).toBe('HIT');
+    expect(cached.body.organisation).toMatchObject({ id: orgId, name: 'Old' });
+
+    await h.orm.em.fork().nativeUpdate(Organisation, { id: orgId }, { name: 'New' });
+    await h.cache!.invalidateTags(tagsForChange({ entity: 'organisation', kind: 'updated', id: orgId, peopleIds: [personId] }));
+
+    const after = await get(`/api/v1/people/${personId}`);
+    expect(after.headers['x-cache']).toBe('MISS');
+    expect(after.body.organisation).toMatchObject({ id: orgId, name: 'New' });
+  });
+
+  it('GET /people: HIT after a MISS; POST /people makes the next list a MISS that includes the new person', async () => {
+    const url = '/api/v1/people?limit=100';
+    const first = await get(url);
+    expect(first.status).toBe(200);
+    expect(first.headers['x-cache']).toBe('MISS');
+    await waitForStore();
+    const second = await get(url);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.body).toEqual(first.body);
+
+    const created = await createPerson({ lastName: 'Hopper' });
+    const after = await get(url);
+    expect(after.headers['x-cache']).toBe('MISS');
+    expect(after.body.items.map((p: { id: number }) => p.id)).toContain(created.id);
+  });
+
+  it('GET /cache/stats returns the contract shape, counting people hits', async () => {
+    const res = await get('/api/v1/cache/stats');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      available: true, hits: expect.any(Number), misses: expect.any(Number), totalRequests: expect.any(Number),
+      hitRate: expect.any(Number), keysCount: expect.any(Number), memoryUsed: expect.any(String),
+      memoryUsedBytes: expect.any(Number), evictedKeys: expect.any(Number), byPrefix: expect.any(Object),
+    });
+    expect(res.body.hits).toBeGreaterThanOrEqual(1);
+    expect(res.body.byPrefix.people).toEqual({ hits: expect.any(Number), misses: expect.any(Number), hitRate: expect.any(Number) });
+    expect(res.body.byPrefix.people.hits).toBeGreaterThanOrEqual(1);
+  });
+});
