@@ -3,7 +3,9 @@ import { loadEnv } from '@crm/config';
 import { mintToken, ROLES, type Role } from '../auth';
 
 // `npm run token -- --role editor [--sub alice] [--hours 24]`: prints a bearer token signed with JWT_SECRET.
+// pnpm passes the `--` separators through: drop them before parsing.
 const { values } = parseArgs({
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: { role: { type: 'string', default: 'reader' }, sub: { type: 'string' }, hours: { type: 'string', default: '24' } },
   strict: true,
 });
