@@ -2,7 +2,7 @@ export { ResponseCache, etagOf, type ResponseCacheOptions, type Lookup, type Cac
 export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
 export { CircuitBreaker } from './breaker';
 export { cacheKey, canonicalJson } from './keys';
-export { createCacheRedis, checkCacheEvictionPolicy } from './redis';
+export { createCacheRedis, checkCacheEvictionPolicy, checkQueueEvictionPolicy } from './redis';
 export { encodeEntry, decodeEntry, type Entry, type EntryHeader } from './entry';
 export type { CacheResult } from './stats';
 export { DEFAULT_TTLS, ttlFor } from './ttl';

@@ -27,16 +27,29 @@ export function createCacheRedis(url: string, logger: Logger, options: RedisOpti
   return client;
 }
 
-/** Warns when the cache Redis would refuse writes under memory pressure instead of evicting. */
-export async function checkCacheEvictionPolicy(client: Redis, logger: Logger): Promise<string | undefined> {
+async function evictionPolicy(client: Redis): Promise<string | undefined> {
   try {
     const reply = (await client.config('GET', 'maxmemory-policy')) as string[];
-    const policy = reply[1];
-    if (policy === 'noeviction') {
-      logger.warn({ policy }, 'the cache Redis evicts nothing under memory pressure: set maxmemory-policy allkeys-lru (or volatile-lru)');
-    }
-    return policy;
+    return reply[1];
   } catch {
     return undefined; // CONFIG may be disabled on managed Redis: nothing to check
   }
+}
+
+/** Warns when the cache Redis would refuse writes under memory pressure instead of evicting. */
+export async function checkCacheEvictionPolicy(client: Redis, logger: Logger): Promise<string | undefined> {
+  const policy = await evictionPolicy(client);
+  if (policy === 'noeviction') {
+    logger.warn({ policy }, 'the cache Redis evicts nothing under memory pressure: set maxmemory-policy allkeys-lru (or volatile-lru)');
+  }
+  return policy;
+}
+
+/** Warns when the queue Redis could evict keys: BullMQ jobs would be lost. */
+export async function checkQueueEvictionPolicy(client: Redis, logger: Logger): Promise<string | undefined> {
+  const policy = await evictionPolicy(client);
+  if (policy !== undefined && policy !== 'noeviction') {
+    logger.warn({ policy }, 'the queue Redis may evict keys, and with them jobs: set maxmemory-policy noeviction');
+  }
+  return policy;
 }
