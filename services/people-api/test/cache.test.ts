@@ -11,7 +11,14 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const get = (url: string, role: 'reader' | 'admin' = 'reader') => request(h.app).get(url).set(h.auth(role));
-const waitForStore = () => new Promise((r) => setTimeout(r, 50)); // the MISS path stores after answering
+/** The MISS path stores after answering, then releases its fill lock: wait for that condition, not a delay. */
+async function waitForStore(): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while ((await h.redis!.keys(`${h.cache!.namespace}:*:fill`)).length > 0) {
+    if (Date.now() > deadline) throw new Error('the fill was never stored');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 let emails = 0;
 async function createPerson(extra: Record<string, unknown> = {}): Promise<{ id: number; lastName: string }> {
