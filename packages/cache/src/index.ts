@@ -1,4 +1,4 @@
-export { ResponseCache, etagOf, type ResponseCacheOptions, type Lookup, type CacheStats } from './response-cache';
+export { ResponseCache, etagOf, type ResponseCacheOptions, type Lookup, type CacheStats, type ReplayableEvent, type AppliedEvent } from './response-cache';
 export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
 export { CircuitBreaker } from './breaker';
 export { cacheKey, canonicalJson } from './keys';
@@ -6,4 +6,5 @@ export { createCacheRedis, checkCacheEvictionPolicy, checkQueueEvictionPolicy } 
 export { encodeEntry, decodeEntry, type Entry, type EntryHeader } from './entry';
 export type { CacheResult } from './stats';
 export { DEFAULT_TTLS, ttlFor } from './ttl';
-export { routeCache, cacheAdminRoutes, type RouteCacheOptions } from './routes';
+export { routeCache, cacheAdminRoutes, type RouteCacheOptions, type RequestInvalidation } from './routes';
+export { RedisServer, type RedisServerOptions } from './testing';

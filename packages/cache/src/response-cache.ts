@@ -18,7 +18,46 @@ export interface ResponseCacheOptions {
   fillWaitMs?: number;
   breaker?: CircuitBreaker;
   statsFlushMs?: number;
+  /**
+   * The events committed since a moment (from the transactional outbox). After losing Redis, this process
+   * re-applies them before it serves anything from the cache again: another replica's write may have failed
+   * to invalidate while Redis was away, and its entries must not come back to life with Redis.
+   */
+  replay?: (since: Date) => Promise<ReplayableEvent[]>;
+  /** How long an applied-event marker is kept (deduplicates the write's and the worker's application). */
+  appliedMarkerMs?: number;
 }
+
+/** An event to apply: its id, when it committed, and the tags it invalidates. */
+export interface ReplayableEvent {
+  eventId: string;
+  /** With the id, names the event even if ids restart (a restored or truncated outbox). */
+  occurredAt: string;
+  tags: string[];
+}
+
+/** The outcome of applying an event: `applied` false when it had been applied already (by `appliedAt`). */
+export interface AppliedEvent {
+  applied: boolean;
+  appliedAt: number;
+}
+
+/** Writes that committed just before an outage may not have invalidated yet: replay from this much earlier. */
+const REPLAY_MARGIN_MS = 60_000;
+const REPLAY_RETRY_MS = 1_000;
+
+/**
+ * Applies an event's invalidation once: new tokens for its tags and a marker, atomically, unless the
+ * marker says it was applied already. KEYS: marker, then tag keys (one slot). ARGV: now, marker TTL, tokens.
+ */
+const APPLY_EVENT = `
+local done = redis.call('GET', KEYS[1])
+if done then return {0, done} end
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1]) end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, ARGV[1]}`;
+
+type ApplyEventCommand = (numKeys: number, ...args: (string | number)[]) => Promise<[number, string]>;
 
 /** What a lookup found. `versions` are the tag tokens read with it: a fill must store those, not newer ones. */
 export type Lookup =
@@ -45,6 +84,13 @@ export class ResponseCache {
   private readonly fillWaitMs: number;
   /** Tags this process could not invalidate while Redis was unreachable; applied before any hit is served again. */
   private readonly owedTags = new Set<string>();
+  private readonly appliedMarkerMs: number;
+  /** When Redis last answered; an outage replays the outbox from a little before it. */
+  private lastOkAt = Date.now();
+  /** Set when Redis was lost: events since then are replayed before the cache is used again. */
+  private replayFrom: number | null = null;
+  private replayFailedAt = 0;
+  private replaying: Promise<boolean> | null = null;
 
   constructor(private readonly options: ResponseCacheOptions) {
     this.namespace = options.namespace ?? 'crm';
@@ -52,10 +98,18 @@ export class ResponseCache {
     this.fillLockMs = options.fillLockMs ?? 5_000;
     this.fillWaitMs = options.fillWaitMs ?? 2_000;
     this.breaker = options.breaker ?? new CircuitBreaker();
+    this.appliedMarkerMs = options.appliedMarkerMs ?? 15 * 60_000;
     this.stats = new StatsRecorder(options.redis, this.statsKey, options.statsFlushMs);
+    options.redis.defineCommand('crmApplyEvent', { lua: APPLY_EVENT });
     // A dropped connection opens the breaker at once, so no request waits for a timeout.
-    options.redis.on('close', () => this.breaker.trip());
+    options.redis.on('close', () => { this.noteOutage(); this.breaker.trip(); });
     options.redis.on('ready', () => void this.settleOwed());
+    const onOpen = this.breaker.onOpen;
+    this.breaker.onOpen = () => { this.noteOutage(); onOpen?.(); };
+  }
+
+  private noteOutage(): void {
+    if (this.options.replay) this.replayFrom = Math.min(this.replayFrom ?? Infinity, this.lastOkAt);
   }
 
   get redis(): Redis {
@@ -92,6 +146,7 @@ export class ResponseCache {
     try {
       const result = await call();
       this.breaker.success();
+      this.lastOkAt = Date.now();
       return result;
     } catch (error) {
       this.breaker.failure();
@@ -106,6 +161,7 @@ export class ResponseCache {
       await this.settleOwed();
       if (this.owedTags.size > 0) return { state: 'unavailable' };
     }
+    if (this.replayFrom !== null && !(await this.replayOutage())) return { state: 'unavailable' };
     const found = await this.guarded(async () => {
       const tagKeys = tags.map((t) => this.tagKey(t));
       const [raw, tokens] = await Promise.all([
@@ -152,6 +208,50 @@ export class ResponseCache {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Applies one committed event's invalidation, at most once whoever calls it (the write after its commit,
+   * the worker, a replay): a marker set atomically with the new tokens makes repeats no-ops.
+   * Not strict: a failure is owed by this process and undefined is returned. Strict (the worker): it throws,
+   * so the job is retried.
+   */
+  async applyEvent(event: ReplayableEvent, options: { strict?: boolean } = {}): Promise<AppliedEvent | undefined> {
+    const { eventId, tags } = event;
+    const unique = [...new Set(tags)];
+    const marker = this.tagKey(`~applied:${eventId}@${Date.parse(event.occurredAt)}`);
+    const keys = [marker, ...unique.map((t) => this.tagKey(t))];
+    const apply = (this.redis as unknown as { crmApplyEvent: ApplyEventCommand }).crmApplyEvent;
+    const args = [...keys, Date.now(), this.appliedMarkerMs, ...unique.map(newToken)];
+    const result = await this.guarded(() => apply.call(this.redis, keys.length, ...args));
+    if (result) return { applied: result[0] === 1, appliedAt: Number(result[1]) };
+    if (options.strict) throw new Error(`cache Redis unavailable (${this.redis.status}, breaker ${this.breaker.state})`);
+    unique.forEach((t) => this.owedTags.add(t));
+    this.options.logger.warn({ eventId, tags: unique }, 'cache unreachable: invalidation owed until it returns');
+    return undefined;
+  }
+
+  /** Replays the outbox since the outage began (once, shared by concurrent lookups). True when done. */
+  private replayOutage(): Promise<boolean> {
+    if (Date.now() - this.replayFailedAt < REPLAY_RETRY_MS || this.redis.status !== 'ready') return Promise.resolve(false);
+    this.replaying ??= (async () => {
+      const from = this.replayFrom!;
+      try {
+        const events = await this.options.replay!(new Date(from - REPLAY_MARGIN_MS));
+        await Promise.all(events.map((e) => this.applyEvent(e, { strict: true })));
+        // Another outage during the replay moved replayFrom: replay again next time.
+        if (this.replayFrom === from) this.replayFrom = null;
+        this.options.logger.info({ events: events.length }, 'cache back: events since the outage re-applied');
+        return this.replayFrom === null;
+      } catch (error) {
+        this.replayFailedAt = Date.now();
+        this.options.logger.warn({ err: (error as Error).message }, 'cache replay after an outage failed; retrying');
+        return false;
+      } finally {
+        this.replaying = null;
+      }
+    })();
+    return this.replaying;
   }
 
   /** Applies invalidations owed from an outage before anything is served from the cache again. */

@@ -31,8 +31,11 @@ const statsResponse = z.object({
   byPrefix: z.record(z.string(), z.object({ hits: z.number(), misses: z.number(), hitRate: z.number() })),
 });
 
+/** Records an admin's invalidation for the worker to do; resolves with the event's id once it is durable. */
+export type RequestInvalidation = (tags: string[], prefix: string | null) => Promise<{ eventId: string }>;
+
 /** The contract's cache routes: stats for any reader, invalidation and clearing for admins. */
-export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache: ResponseCache | null): void {
+export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache: ResponseCache | null, requestInvalidation: RequestInvalidation): void {
   const unavailable = { available: false, hits: 0, misses: 0, totalRequests: 0, hitRate: 0, keysCount: 0, memoryUsed: '0B', memoryUsedBytes: 0, evictedKeys: 0, byPrefix: {} };
   defineRoute(router, openapi, {
     method: 'get', path: '/cache/stats', tag: 'cache', role: 'reader',
@@ -42,11 +45,12 @@ export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache
   });
   defineRoute(router, openapi, {
     method: 'post', path: '/cache/invalidate', tag: 'cache', role: 'admin', status: 202,
-    summary: 'Invalidate cached responses by tags and/or key prefix', body: invalidateBody,
+    summary: 'Invalidate cached responses by tags and/or key prefix: recorded at once, done by the cache worker',
+    body: invalidateBody,
+    response: z.object({ accepted: z.literal(true), eventId: z.string(), tags: z.array(z.string()), prefix: z.string().nullable() }),
     handler: async ({ body }) => {
-      if (cache && body.tags) await cache.invalidateTags(body.tags);
-      const deleted = cache && body.prefix ? await cache.deletePrefix(body.prefix) : 0;
-      return { accepted: true, tags: body.tags ?? [], prefix: body.prefix ?? null, deleted };
+      const { eventId } = await requestInvalidation(body.tags ?? [], body.prefix ?? null);
+      return { accepted: true as const, eventId, tags: body.tags ?? [], prefix: body.prefix ?? null };
     },
   });
   defineRoute(router, openapi, {

@@ -1,8 +1,12 @@
 export * from './entities';
 export { createOrm, ensureDatabase, migrate, type OrmOptions } from './orm';
 export { MIGRATIONS } from './migrations';
-export { MikroORM, EntityManager, RequestContext, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
+export { MikroORM, EntityManager, RequestContext, LockMode, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
 export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
 export { requestContext, databaseProbe } from './request-context';
 export * from './seed';
 export { TAGS, tagsForChange, type Change, type ChangeKind } from './cache-tags';
+export {
+  eventForChange, recordEvent, claimUnpublished, markPublished, eventsSince, deletePublishedBefore, unpublishedCount,
+  type OutboxEvent, type NewOutboxEvent,
+} from './outbox';

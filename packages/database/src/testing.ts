@@ -15,6 +15,6 @@ export function prepareTestDatabase(url = TEST_DATABASE_URL): Promise<string[]> 
 /** Empties every table and restarts ids, so each test file starts from nothing. */
 export async function truncateAll(orm: MikroORM): Promise<void> {
   await orm.em.getConnection().execute(
-    'truncate table interaction, mandat, person, produit, organisation restart identity cascade',
+    'truncate table interaction, mandat, person, produit, organisation, cache_outbox restart identity cascade',
   );
 }

@@ -1,8 +1,9 @@
 import type { Express } from 'express';
-import { cacheAdminRoutes, routeCache, type ResponseCache } from '@crm/cache';
+import { cacheAdminRoutes, routeCache } from '@crm/cache';
 import type { Env } from '@crm/config';
-import { databaseProbe, requestContext, tagsForChange, type Change, type MikroORM } from '@crm/database';
-import { createServiceApp, OpenApiRegistry, type Probe } from '@crm/http';
+import { databaseProbe, requestContext, type MikroORM } from '@crm/database';
+import type { ApiRuntime, ChangeWriter } from '@crm/jobs';
+import { createServiceApp, OpenApiRegistry } from '@crm/http';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { mandatRoutes } from './routes/mandats';
 import { organisationRoutes } from './routes/organisations';
@@ -15,17 +16,16 @@ export interface AppDeps {
   orm: MikroORM;
   logger: Logger;
   metrics: ServiceMetrics;
-  /** null when CACHE_ENABLED=false. */
-  cache: ResponseCache | null;
-  queueProbe?: Probe;
+  /** The response cache (null when CACHE_ENABLED=false), the outbox relay and the write path. */
+  runtime: Pick<ApiRuntime, 'cache' | 'writer' | 'queueProbe'>;
 }
 
-/** What the route modules need: the ORM, the per-route cache middleware, and the write-side invalidation. */
+/** What the route modules need: the ORM, the per-route cache middleware, and the write path. */
 export interface RouteDeps {
   orm: MikroORM;
   cached: ReturnType<typeof routeCache>;
-  /** Invalidates what a committed change touches, before the write answers. */
-  invalidate: (change: Change) => Promise<void>;
+  /** Runs a change and its outbox event in one transaction, then invalidates what it touched before the write answers. */
+  write: ChangeWriter['write'];
 }
 
 /** Builds the organisations API (supertest imports this; server.ts listens). */
@@ -35,6 +35,7 @@ export function buildApp(deps: AppDeps): Express {
     version: '1.0.0',
     description: 'Organisations, their mandats, and produits. Bearer JWT (HS256) with role reader, editor or admin.',
   });
+  const { cache, writer } = deps.runtime;
   return createServiceApp({
     service: SERVICE,
     logger: deps.logger,
@@ -42,20 +43,18 @@ export function buildApp(deps: AppDeps): Express {
     jwtSecret: deps.env.JWT_SECRET,
     openapi,
     rateLimitPerMinute: deps.env.RATE_LIMIT_PER_MINUTE,
-    health: { database: databaseProbe(deps.orm), cache: deps.cache ? () => deps.cache!.ping() : null, queue: deps.queueProbe ?? null },
+    health: { database: databaseProbe(deps.orm), cache: cache ? () => cache.ping() : null, queue: deps.runtime.queueProbe },
     perRequest: requestContext(deps.orm),
     routes: (api) => {
       const routeDeps: RouteDeps = {
         orm: deps.orm,
-        cached: routeCache({ cache: deps.cache, ttlOverrides: deps.env.cacheTtlOverrides }),
-        invalidate: async (change) => {
-          await deps.cache?.invalidateTags(tagsForChange(change));
-        },
+        cached: routeCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides }),
+        write: (work) => writer.write(work),
       };
       organisationRoutes(api, openapi, routeDeps);
       mandatRoutes(api, openapi, routeDeps);
       produitRoutes(api, openapi, routeDeps);
-      cacheAdminRoutes(api, openapi, deps.cache);
+      cacheAdminRoutes(api, openapi, cache, (tags, prefix) => writer.requestInvalidation(tags, prefix));
     },
   });
 }

@@ -1,3 +1,4 @@
+import { createApiRuntime } from '@crm/jobs';
 import request from 'supertest';
 import jwt from 'jsonwebtoken';
 import { createOrm, Organisation, type MikroORM } from '@crm/database';
@@ -135,7 +136,9 @@ describe('bad input', () => {
 describe('rate limiting', () => {
   it('429 as problem+json past the configured rate', async () => {
     const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: h.env.DATABASE_URL, RATE_LIMIT_PER_MINUTE: '2' });
-    const app = buildApp({ env, orm: h.orm, logger: createLogger(SERVICE, 'silent'), metrics: new ServiceMetrics(SERVICE), cache: null });
+    const logger = createLogger(SERVICE, 'silent');
+    const runtime = createApiRuntime({ orm: h.orm, logger, cacheRedisUrl: null, queueRedisUrl: null });
+    const app = buildApp({ env, orm: h.orm, logger, metrics: new ServiceMetrics(SERVICE), runtime });
     const token = { Authorization: `Bearer ${mintToken(env.JWT_SECRET, 'reader')}` };
     expect((await request(app).get('/api/v1/produits').set(token)).status).toBe(200);
     expect((await request(app).get('/api/v1/produits').set(token)).status).toBe(200);
@@ -154,7 +157,9 @@ describe('database down', () => {
 
   it('reads and writes answer 503, and /health says unhealthy with 503', async () => {
     const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/crm_test' });
-    const app = buildApp({ env, orm, logger: createLogger(SERVICE, 'silent'), metrics: new ServiceMetrics(SERVICE), cache: null });
+    const logger = createLogger(SERVICE, 'silent');
+    const runtime = createApiRuntime({ orm, logger, cacheRedisUrl: null, queueRedisUrl: null });
+    const app = buildApp({ env, orm, logger, metrics: new ServiceMetrics(SERVICE), runtime });
     const token = { Authorization: `Bearer ${mintToken(env.JWT_SECRET, 'editor')}` };
     expectProblem(await request(app).get('/api/v1/organisations').set(token), 503);
     expectProblem(await request(app).get('/api/v1/organisations/1').set(token), 503);

@@ -1,6 +1,6 @@
-import { checkCacheEvictionPolicy, createCacheRedis, ResponseCache } from '@crm/cache';
 import { loadEnv } from '@crm/config';
 import { createOrm } from '@crm/database';
+import { createApiRuntime } from '@crm/jobs';
 import { serve } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { buildApp, SERVICE } from './app';
@@ -10,16 +10,20 @@ async function main(): Promise<void> {
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = new ServiceMetrics(SERVICE);
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, onQuery: () => metrics.countQuery() });
-  const redis = env.CACHE_ENABLED ? createCacheRedis(env.REDIS_URL, logger) : null;
-  const cache = redis ? new ResponseCache({ redis, logger }) : null;
-  if (redis) redis.once('ready', () => void checkCacheEvictionPolicy(redis, logger));
-  const app = buildApp({ env, orm, logger, metrics, cache });
+  const runtime = createApiRuntime({
+    orm,
+    logger,
+    cacheRedisUrl: env.CACHE_ENABLED ? env.REDIS_URL : null,
+    queueRedisUrl: env.QUEUE_REDIS_URL,
+    checkEvictionPolicy: true,
+  });
+  const app = buildApp({ env, orm, logger, metrics, runtime });
   await serve(app, {
     port: env.PEOPLE_API_PORT,
     logger,
     onShutdown: async () => {
-      await cache?.close();
-      redis?.disconnect();
+      // In-flight requests have finished: publish what they recorded, then close.
+      await runtime.close();
       await orm.close();
     },
   });

@@ -6,7 +6,8 @@ import { mintToken, type Role } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { Express } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createCacheRedis, ResponseCache } from '@crm/cache';
+import type { ResponseCache } from '@crm/cache';
+import { createApiRuntime, type ApiRuntime } from '@crm/jobs';
 import type { Redis } from 'ioredis';
 import { buildApp, SERVICE } from '../src/app';
 
@@ -19,6 +20,7 @@ export interface Harness {
   /** The response cache, when the harness was started with `{ cache: true }` (its own key namespace). */
   cache: ResponseCache | null;
   redis: Redis | null;
+  runtime: ApiRuntime;
   token: (role: Role) => string;
   auth: (role: Role) => { Authorization: string };
   close: () => Promise<void>;
@@ -30,6 +32,10 @@ export interface HarnessOptions {
   cache?: boolean;
   redisUrl?: string;
   namespace?: string;
+  /** Publish outbox events to this queue Redis (default: none; the events wait in the outbox). */
+  queueRedisUrl?: string;
+  /** Keep the tables' rows (a second instance of the API on the same data). */
+  keepData?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -39,23 +45,32 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const sql: string[] = [];
   const metrics = new ServiceMetrics(SERVICE);
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, onQuery: (s) => { sql.push(s); metrics.countQuery(); } });
-  await truncateAll(orm);
+  if (!options.keepData) await truncateAll(orm);
   const logger = createLogger(SERVICE, 'silent');
-  const redis = options.cache ? createCacheRedis(options.redisUrl ?? env.REDIS_URL, logger) : null;
-  const cache = redis ? new ResponseCache({ redis, logger, namespace: options.namespace ?? `crm-test-${randomUUID().slice(0, 8)}`, statsFlushMs: 100 }) : null;
-  const app = buildApp({ env, orm, logger, metrics, cache });
+  const runtime = createApiRuntime({
+    orm,
+    logger,
+    cacheRedisUrl: options.cache ? (options.redisUrl ?? env.REDIS_URL) : null,
+    queueRedisUrl: options.queueRedisUrl ?? null,
+    namespace: options.namespace ?? `crm-test-${randomUUID().slice(0, 8)}`,
+    statsFlushMs: 100,
+    relayPollMs: 200,
+  });
+  const { cache, cacheRedis: redis } = runtime;
+  const app = buildApp({ env, orm, logger, metrics, runtime });
   const token = (role: Role) => mintToken(env.JWT_SECRET, role);
   return {
-    app, orm, env, sql, token, cache, redis,
+    app, orm, env, sql, token, cache, redis, runtime,
     auth: (role) => ({ Authorization: `Bearer ${token(role)}` }),
     close: async () => {
+      await runtime.relay?.stop();
       if (cache) {
         await cache.deletePrefix('').catch(() => undefined);
         await cache.close();
         // deletePrefix('') keeps the stats hash on purpose; this namespace is the test's own, so drop it too.
         await redis?.unlink(cache.statsKey).catch(() => undefined);
       }
-      redis?.disconnect();
+      await runtime.close();
       await orm.close(true);
     },
   };

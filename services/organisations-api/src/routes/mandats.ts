@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { Mandat, Organisation, TAGS } from '@crm/database';
+import { LockMode, Mandat, Organisation, TAGS } from '@crm/database';
 import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createMandatBody, listMandatsQuery, mandatResponse, updateMandatBody } from '../schemas';
 import { mandatJson } from '../serializers';
@@ -8,7 +8,7 @@ import type { RouteDeps } from '../app';
 const TAG = 'mandats';
 
 /** Mandat routes: an organisation's mandats, and writes. */
-export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   const organisationExists = async (id: number) => (await orm.em.count(Organisation, { id })) > 0;
 
   defineRoute(router, openapi, {
@@ -34,9 +34,11 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     response: mandatResponse, errors: [404, 413],
     handler: async ({ params, body, res }) => {
       if (!(await organisationExists(params.id))) throw notFound('Organisation', params.id);
-      const mandat = orm.em.create(Mandat, { ...body, organisation: orm.em.getReference(Organisation, params.id) });
-      await orm.em.flush();
-      await invalidate({ entity: 'mandat', kind: 'created', id: mandat.id, organisationId: params.id });
+      const mandat = await write(async (em) => {
+        const mandat = em.create(Mandat, { ...body, organisation: em.getReference(Organisation, params.id) });
+        await em.flush();
+        return [mandat, { entity: 'mandat', kind: 'created', id: mandat.id, organisationId: params.id }];
+      });
       res.location(`/api/v1/mandats/${mandat.id}`);
       return mandatJson(mandat);
     },
@@ -47,16 +49,17 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     summary: 'Change some fields of a mandat', params: idParams, body: updateMandatBody,
     response: mandatResponse, errors: [404, 413],
     handler: async ({ params, body }) => {
-      const mandat = await orm.em.findOne(Mandat, params.id);
-      if (!mandat) throw notFound('Mandat', params.id);
-      const endDate = body.endDate === undefined ? mandat.endDate : body.endDate;
-      const startDate = body.startDate ?? mandat.startDate;
-      if (endDate && endDate < startDate) {
-        throw new HttpProblem('validation', 'The request body is not valid', [{ path: 'endDate', message: 'must not be before startDate' }]);
-      }
-      orm.em.assign(mandat, body);
-      await orm.em.flush();
-      await invalidate({ entity: 'mandat', kind: 'updated', id: mandat.id, organisationId: mandat.organisation.id });
+      const mandat = await write(async (em) => {
+        const mandat = await em.findOne(Mandat, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!mandat) throw notFound('Mandat', params.id);
+        const endDate = body.endDate === undefined ? mandat.endDate : body.endDate;
+        const startDate = body.startDate ?? mandat.startDate;
+        if (endDate && endDate < startDate) {
+          throw new HttpProblem('validation', 'The request body is not valid', [{ path: 'endDate', message: 'must not be before startDate' }]);
+        }
+        em.assign(mandat, body);
+        return [mandat, { entity: 'mandat', kind: 'updated', id: mandat.id, organisationId: mandat.organisation.id }];
+      });
       return mandatJson(mandat);
     },
   });
@@ -65,9 +68,12 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     method: 'delete', path: '/mandats/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete a mandat', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      const mandat = await orm.em.findOne(Mandat, params.id, { fields: ['id', 'organisation'] });
-      if (!mandat || (await orm.em.nativeDelete(Mandat, { id: params.id })) === 0) throw notFound('Mandat', params.id);
-      await invalidate({ entity: 'mandat', kind: 'deleted', id: params.id, organisationId: mandat.organisation.id });
+      await write(async (em) => {
+        const mandat = await em.findOne(Mandat, params.id, { fields: ['id', 'organisation'], lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!mandat) throw notFound('Mandat', params.id);
+        await em.nativeDelete(Mandat, { id: params.id });
+        return [undefined, { entity: 'mandat', kind: 'deleted', id: params.id, organisationId: mandat.organisation.id }];
+      });
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { Mandat, Organisation, Person, TAGS, type EntityManager } from '@crm/database';
+import { LockMode, Mandat, Organisation, Person, TAGS, type EntityManager } from '@crm/database';
 import { defineRoute, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import {
   createOrganisationBody, listOrganisationsQuery, organisationDetailResponse, organisationResponse,
@@ -13,7 +13,7 @@ const TAG = 'organisations';
 const CONTACT_FIELDS = ['id', 'firstName', 'lastName', 'email', 'title', 'organisation'] as const;
 
 /** Organisation routes: lists, search, stats, detail and writes. */
-export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   const listTags = () => [TAGS.organisations];
   defineRoute(router, openapi, {
     method: 'get', path: '/organisations', tag: TAG, role: 'reader',
@@ -79,9 +79,11 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     method: 'post', path: '/organisations', tag: TAG, role: 'editor', status: 201,
     summary: 'Create an organisation', body: createOrganisationBody, response: organisationResponse, errors: [409, 413],
     handler: async ({ body, res }) => {
-      const organisation = orm.em.create(Organisation, body);
-      await orm.em.flush();
-      await invalidate({ entity: 'organisation', kind: 'created', id: organisation.id, peopleIds: [] });
+      const organisation = await write(async (em) => {
+        const organisation = em.create(Organisation, body);
+        await em.flush();
+        return [organisation, { entity: 'organisation', kind: 'created', id: organisation.id, peopleIds: [] }];
+      });
       res.location(`/api/v1/organisations/${organisation.id}`);
       return organisationJson(organisation);
     },
@@ -92,14 +94,14 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     summary: 'Change some fields of an organisation', params: idParams, body: updateOrganisationBody,
     response: organisationResponse, errors: [404, 409, 413],
     handler: async ({ params, body }) => {
-      const { organisation, peopleIds } = await orm.em.transactional(async (em) => {
-        const organisation = await em.findOne(Organisation, params.id);
+      const organisation = await write(async (em) => {
+        // Locked first: a person joining it meanwhile waits, so the people read below are all of them.
+        const organisation = await em.findOne(Organisation, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!organisation) throw notFound('Organisation', params.id);
         em.assign(organisation, body);
-        // People whose detail embeds this organisation, as of this transaction.
-        return { organisation, peopleIds: await peopleOf(em, params.id) };
+        // People whose detail embeds this organisation.
+        return [organisation, { entity: 'organisation', kind: 'updated', id: params.id, peopleIds: await peopleOf(em, params.id) }];
       });
-      await invalidate({ entity: 'organisation', kind: 'updated', id: params.id, peopleIds });
       return organisationJson(organisation);
     },
   });
@@ -108,13 +110,16 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     method: 'delete', path: '/organisations/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete an organisation, its mandats, and detach its people and interactions', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      const peopleIds = await orm.em.transactional(async (em) => {
+      await write(async (em) => {
+        // Locked first, so no person joins between reading its people and deleting it.
+        if (!(await em.findOne(Organisation, params.id, { fields: ['id'], lockMode: LockMode.PESSIMISTIC_WRITE }))) {
+          throw notFound('Organisation', params.id);
+        }
         const peopleIds = await peopleOf(em, params.id);
         // The database cascades to mandats and sets organisation_id to null on people and interactions.
-        if ((await em.nativeDelete(Organisation, { id: params.id })) === 0) throw notFound('Organisation', params.id);
-        return peopleIds;
+        await em.nativeDelete(Organisation, { id: params.id });
+        return [undefined, { entity: 'organisation', kind: 'deleted', id: params.id, peopleIds }];
       });
-      await invalidate({ entity: 'organisation', kind: 'deleted', id: params.id, peopleIds });
     },
   });
 }

@@ -8,7 +8,7 @@ import type { RouteDeps } from '../app';
 const TAG = 'produits';
 
 /** Produit (product) routes. */
-export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   defineRoute(router, openapi, {
     method: 'get', path: '/produits', tag: TAG, role: 'reader',
     summary: 'List produits', query: listProduitsQuery, response: pageSchema(produitResponse),
@@ -37,9 +37,11 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
     method: 'post', path: '/produits', tag: TAG, role: 'editor', status: 201,
     summary: 'Create a produit', body: createProduitBody, response: produitResponse, errors: [409, 413],
     handler: async ({ body, res }) => {
-      const produit = orm.em.create(Produit, body);
-      await orm.em.flush();
-      await invalidate({ entity: 'produit', kind: 'created', id: produit.id });
+      const produit = await write(async (em) => {
+        const produit = em.create(Produit, body);
+        await em.flush();
+        return [produit, { entity: 'produit', kind: 'created', id: produit.id }];
+      });
       res.location(`/api/v1/produits/${produit.id}`);
       return produitJson(produit);
     },
@@ -50,11 +52,12 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
     summary: 'Change some fields of a produit', params: idParams, body: updateProduitBody,
     response: produitResponse, errors: [404, 409, 413],
     handler: async ({ params, body }) => {
-      const produit = await orm.em.findOne(Produit, params.id);
-      if (!produit) throw notFound('Produit', params.id);
-      orm.em.assign(produit, body);
-      await orm.em.flush();
-      await invalidate({ entity: 'produit', kind: 'updated', id: produit.id });
+      const produit = await write(async (em) => {
+        const produit = await em.findOne(Produit, params.id);
+        if (!produit) throw notFound('Produit', params.id);
+        em.assign(produit, body);
+        return [produit, { entity: 'produit', kind: 'updated', id: produit.id }];
+      });
       return produitJson(produit);
     },
   });
@@ -63,8 +66,10 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
     method: 'delete', path: '/produits/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete a produit', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      if ((await orm.em.nativeDelete(Produit, { id: params.id })) === 0) throw notFound('Produit', params.id);
-      await invalidate({ entity: 'produit', kind: 'deleted', id: params.id });
+      await write(async (em) => {
+        if ((await em.nativeDelete(Produit, { id: params.id })) === 0) throw notFound('Produit', params.id);
+        return [undefined, { entity: 'produit', kind: 'deleted', id: params.id }];
+      });
     },
   });
 }

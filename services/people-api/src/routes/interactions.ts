@@ -15,7 +15,7 @@ const pageOptions = (query: { page: number; limit: number; sort: string }) => ({
 });
 
 /** Interaction routes: a person's interactions, the filtered list, and writes. */
-export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   const listTags = () => [TAGS.interactions];
   defineRoute(router, openapi, {
     method: 'get', path: '/people/:id/interactions', tag: TAG, role: 'reader',
@@ -56,10 +56,12 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
       const { person } = await checkReferences(orm.em, { personId, organisationId });
       // Omitted organisationId: the interaction is filed under the organisation the person belongs
       // to now (what a user recording a call expects); an explicit null records it without one.
-      const organisation = organisationId === undefined ? (person!.organisation ?? null) : organisationRef(orm.em, organisationId);
-      const interaction = orm.em.create(Interaction, { ...fields, person: person!, organisation });
-      await orm.em.flush();
-      await invalidate({ entity: 'interaction', kind: 'created', id: interaction.id });
+      const interaction = await write(async (em) => {
+        const organisation = organisationId === undefined ? (person!.organisation?.id ?? null) : organisationId;
+        const interaction = em.create(Interaction, { ...fields, person: em.getReference(Person, personId), organisation: organisationRef(em, organisation) });
+        await em.flush();
+        return [interaction, { entity: 'interaction', kind: 'created', id: interaction.id }];
+      });
       res.location(`/api/v1/interactions/${interaction.id}`);
       return interactionJson(interaction);
     },
@@ -70,18 +72,19 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     summary: 'Change some fields of an interaction', params: idParams, body: updateInteractionBody,
     response: interactionResponse, errors: [404, 413],
     handler: async ({ params, body }) => {
-      const interaction = await orm.em.findOne(Interaction, params.id);
-      if (!interaction) throw notFound('Interaction', params.id);
       const { personId, organisationId, ...fields } = body;
-      const { person } = await checkReferences(orm.em, { personId, organisationId });
-      // Moving an interaction to another person keeps its organisation unless the body changes it too.
-      orm.em.assign(interaction, {
-        ...fields,
-        ...(person ? { person } : {}),
-        ...(organisationId === undefined ? {} : { organisation: organisationRef(orm.em, organisationId) }),
+      const interaction = await write(async (em) => {
+        const interaction = await em.findOne(Interaction, params.id);
+        if (!interaction) throw notFound('Interaction', params.id);
+        const { person } = await checkReferences(em, { personId, organisationId });
+        // Moving an interaction to another person keeps its organisation unless the body changes it too.
+        em.assign(interaction, {
+          ...fields,
+          ...(person ? { person } : {}),
+          ...(organisationId === undefined ? {} : { organisation: organisationRef(em, organisationId) }),
+        });
+        return [interaction, { entity: 'interaction', kind: 'updated', id: interaction.id }];
       });
-      await orm.em.flush();
-      await invalidate({ entity: 'interaction', kind: 'updated', id: interaction.id });
       return interactionJson(interaction);
     },
   });
@@ -90,8 +93,10 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     method: 'delete', path: '/interactions/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete an interaction', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      if ((await orm.em.nativeDelete(Interaction, { id: params.id })) === 0) throw notFound('Interaction', params.id);
-      await invalidate({ entity: 'interaction', kind: 'deleted', id: params.id });
+      await write(async (em) => {
+        if ((await em.nativeDelete(Interaction, { id: params.id })) === 0) throw notFound('Interaction', params.id);
+        return [undefined, { entity: 'interaction', kind: 'deleted', id: params.id }];
+      });
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { Person, TAGS, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
+import { LockMode, Person, TAGS, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
 import { defineRoute, HttpProblem, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
@@ -39,7 +39,7 @@ async function flushPerson(em: EntityManager): Promise<void> {
 }
 
 /** Person routes: list, search, detail and writes. */
-export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, invalidate }: RouteDeps): void {
+export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   const listTags = () => [TAGS.people];
   defineRoute(router, openapi, {
     method: 'get', path: '/people', tag: TAG, role: 'reader',
@@ -89,9 +89,11 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     handler: async ({ body, res }) => {
       const { organisationId, ...fields } = body;
       await checkReferences(orm.em, { organisationId });
-      const person = orm.em.create(Person, { ...fields, organisation: organisationRef(orm.em, organisationId) });
-      await flushPerson(orm.em);
-      await invalidate({ entity: 'person', kind: 'created', id: person.id, organisationIds: [organisationId] });
+      const person = await write(async (em) => {
+        const person = em.create(Person, { ...fields, organisation: organisationRef(em, organisationId) });
+        await flushPerson(em);
+        return [person, { entity: 'person', kind: 'created', id: person.id, organisationIds: [organisationId] }];
+      });
       res.location(`/api/v1/people/${person.id}`);
       return personJson(person);
     },
@@ -103,14 +105,17 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     response: personResponse, errors: [404, 409, 413],
     handler: async ({ params, body }) => {
       const { organisationId, ...fields } = body;
-      const person = await orm.em.findOne(Person, params.id);
-      if (!person) throw notFound('Person', params.id);
-      await checkReferences(orm.em, { organisationId });
-      // Read before assigning: both the old and the new organisation's details list their contacts.
-      const oldOrganisationId = person.organisation?.id ?? null;
-      orm.em.assign(person, organisationId === undefined ? fields : { ...fields, organisation: organisationRef(orm.em, organisationId) });
-      await flushPerson(orm.em);
-      await invalidate({ entity: 'person', kind: 'updated', id: person.id, organisationIds: [oldOrganisationId, person.organisation?.id ?? null] });
+      const person = await write(async (em) => {
+        // Locked: a concurrent change of its organisation cannot slip between the read and the write.
+        const person = await em.findOne(Person, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!person) throw notFound('Person', params.id);
+        await checkReferences(em, { organisationId });
+        // Read before assigning: both the old and the new organisation's details list their contacts.
+        const oldOrganisationId = person.organisation?.id ?? null;
+        em.assign(person, organisationId === undefined ? fields : { ...fields, organisation: organisationRef(em, organisationId) });
+        await flushPerson(em);
+        return [person, { entity: 'person', kind: 'updated', id: person.id, organisationIds: [oldOrganisationId, person.organisation?.id ?? null] }];
+      });
       return personJson(person);
     },
   });
@@ -119,14 +124,14 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     method: 'delete', path: '/people/:id', tag: TAG, role: 'editor', status: 204,
     summary: 'Delete a person and their interactions', params: idParams, errors: [404],
     handler: async ({ params }) => {
-      const organisationId = await orm.em.transactional(async (em) => {
-        // Its organisation (whose detail lists it), read in the same transaction as the delete.
-        const person = await em.findOne(Person, params.id, { fields: ['id', 'organisation'] });
+      await write(async (em) => {
+        // Its organisation (whose detail lists it), read under lock in the same transaction as the delete.
+        const person = await em.findOne(Person, params.id, { fields: ['id', 'organisation'], lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!person) throw notFound('Person', params.id);
         // The database cascades to the person's interactions.
-        if (!person || (await em.nativeDelete(Person, { id: params.id })) === 0) throw notFound('Person', params.id);
-        return person.organisation?.id ?? null;
+        await em.nativeDelete(Person, { id: params.id });
+        return [undefined, { entity: 'person', kind: 'deleted', id: params.id, organisationIds: [person.organisation?.id ?? null] }];
       });
-      await invalidate({ entity: 'person', kind: 'deleted', id: params.id, organisationIds: [organisationId] });
     },
   });
 }

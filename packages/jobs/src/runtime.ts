@@ -1,0 +1,64 @@
+import { checkCacheEvictionPolicy, createCacheRedis, ResponseCache } from '@crm/cache';
+import { eventsSince, type MikroORM } from '@crm/database';
+import type { Logger } from '@crm/telemetry';
+import type { Redis } from 'ioredis';
+import { OutboxRelay } from './relay';
+import { ChangeWriter } from './writer';
+
+export interface ApiRuntimeOptions {
+  orm: MikroORM;
+  logger: Logger;
+  /** The cache Redis; null when CACHE_ENABLED=false. */
+  cacheRedisUrl: string | null;
+  /** The queue Redis; null to run without publishing (the outbox keeps the events for another relay). */
+  queueRedisUrl: string | null;
+  /** Key namespace of the cache (tests use their own). */
+  namespace?: string;
+  statsFlushMs?: number;
+  relayPollMs?: number;
+  traceContext?: () => Record<string, string> | null;
+  /** Warn when the cache Redis would not evict (production servers; tests skip it). */
+  checkEvictionPolicy?: boolean;
+}
+
+/** What an API process runs around its routes: the response cache, the outbox relay and the write path. */
+export interface ApiRuntime {
+  cache: ResponseCache | null;
+  cacheRedis: Redis | null;
+  relay: OutboxRelay | null;
+  writer: ChangeWriter;
+  /** Health probe of the queue Redis (null when there is none). */
+  queueProbe: (() => Promise<void>) | null;
+  close: () => Promise<void>;
+}
+
+export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
+  const { orm, logger } = options;
+  const cacheRedis = options.cacheRedisUrl ? createCacheRedis(options.cacheRedisUrl, logger) : null;
+  const cache = cacheRedis
+    ? new ResponseCache({
+        redis: cacheRedis,
+        logger,
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+        ...(options.statsFlushMs ? { statsFlushMs: options.statsFlushMs } : {}),
+        replay: (since) => eventsSince(orm.em.fork(), since),
+      })
+    : null;
+  if (cacheRedis && options.checkEvictionPolicy) cacheRedis.once('ready', () => void checkCacheEvictionPolicy(cacheRedis, logger));
+  const relay = options.queueRedisUrl
+    ? new OutboxRelay({ orm, logger, queueRedisUrl: options.queueRedisUrl, ...(options.relayPollMs ? { pollMs: options.relayPollMs } : {}) }).start()
+    : null;
+  const writer = new ChangeWriter({ orm, cache, relay, ...(options.traceContext ? { traceContext: options.traceContext } : {}) });
+  return {
+    cache,
+    cacheRedis,
+    relay,
+    writer,
+    queueProbe: relay ? () => relay.ping() : null,
+    close: async () => {
+      await relay?.stop();
+      await cache?.close();
+      cacheRedis?.disconnect();
+    },
+  };
+}
