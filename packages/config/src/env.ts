@@ -13,6 +13,11 @@ const redisUrl = z
   .string()
   .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
 
+const httpUrl = z
+  .string()
+  .refine((v) => /^https?:\/\/[^/]+/.test(v), 'must be an http:// or https:// URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
 /** Every variable any service reads, parsed once at start. */
 export const envSchema = z
   .object({
@@ -35,6 +40,14 @@ export const envSchema = z
     CACHE_WORKER_PORT: port(3003),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+    // The cache worker: where it warms the APIs' caches up, and how it runs jobs.
+    ORGANISATIONS_API_URL: httpUrl.optional(),
+    PEOPLE_API_URL: httpUrl.optional(),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    /** How long a job's lock lasts without renewal: a killed worker's job is taken over after about this long. */
+    WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    WARMUP_ON_START: booleanString.default(true),
+    OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && (env.JWT_SECRET === undefined || env.JWT_SECRET === DEV_JWT_SECRET)) {
@@ -45,9 +58,11 @@ export const envSchema = z
 type RawEnv = z.infer<typeof envSchema>;
 
 /** The parsed configuration, with derived values resolved. */
-export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'JWT_SECRET'> {
+export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'JWT_SECRET' | 'ORGANISATIONS_API_URL' | 'PEOPLE_API_URL'> {
   REDIS_URL: string;
   QUEUE_REDIS_URL: string;
+  ORGANISATIONS_API_URL: string;
+  PEOPLE_API_URL: string;
   JWT_SECRET: string;
   /** True when JWT_SECRET was not set and the dev default is in use. */
   usingDevJwtSecret: boolean;
@@ -106,6 +121,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
     ...raw,
     REDIS_URL,
     QUEUE_REDIS_URL: raw.QUEUE_REDIS_URL ?? defaultQueueUrl(REDIS_URL),
+    ORGANISATIONS_API_URL: raw.ORGANISATIONS_API_URL ?? `http://127.0.0.1:${raw.ORGANISATIONS_API_PORT}`,
+    PEOPLE_API_URL: raw.PEOPLE_API_URL ?? `http://127.0.0.1:${raw.PEOPLE_API_PORT}`,
     JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,
     usingDevJwtSecret: raw.JWT_SECRET === undefined,
     cacheTtlOverrides,

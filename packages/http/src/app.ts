@@ -22,6 +22,8 @@ export interface ServiceAppOptions {
   perRequest?: RequestHandler;
   /** Adds the service's routes to the authenticated `/api/v1` router. */
   routes: (api: Router) => void;
+  /** Adds pages outside `/api/v1` (e.g. the worker's queue dashboard), each guarding itself. */
+  pages?: (app: Express) => void;
 }
 
 export const API_BASE = '/api/v1';
@@ -44,7 +46,7 @@ function observe(logger: Logger, metrics: ServiceMetrics): RequestHandler {
       if (req.path === '/metrics' || req.path === '/health') return;
       logger.info({
         method: req.method,
-        url: req.originalUrl,
+        url: req.originalUrl.replace(/([?&]token=)[^&]*/, '$1[redacted]'),
         route,
         status: res.statusCode,
         durationMs: Math.round(seconds * 1e5) / 100,
@@ -93,6 +95,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   if (options.perRequest) api.use(options.perRequest);
   options.routes(api);
   app.use(API_BASE, api);
+  options.pages?.(app);
 
   app.use(notFoundHandler);
   app.use(problemHandler(options.logger));

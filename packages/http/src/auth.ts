@@ -31,18 +31,18 @@ export function mintToken(secret: string, role: Role, options: { sub?: string; e
 }
 
 /** Verifies `Authorization: Bearer <JWT>`; 401 for a missing, malformed, badly signed or expired token. */
-export function authenticate(secret: string): RequestHandler {
+export function authenticate(secret: string, options: { cookie?: string } = {}): RequestHandler {
   return (req, res, next) => {
     const header = req.headers.authorization;
-    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) {
+    const token = (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined) ?? (options.cookie ? cookieOf(req, options.cookie) : undefined);
+    if (!token) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       return next(new HttpProblem('unauthorized', 'A bearer token is required'));
     }
     let claims: unknown;
     try {
       // Pinning the algorithm refuses `alg: none` and key-confusion tokens.
-      claims = jwt.verify(match[1]!, secret, { algorithms: ['HS256'] });
+      claims = jwt.verify(token, secret, { algorithms: ['HS256'] });
     } catch (error) {
       res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
       const expired = error instanceof jwt.TokenExpiredError;
@@ -56,6 +56,38 @@ export function authenticate(secret: string): RequestHandler {
     req.principal = { sub: parsed.data.sub, role: parsed.data.role };
     next();
   };
+}
+
+function cookieOf(req: Request, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(value.join('='));
+  }
+  return undefined;
+}
+
+/**
+ * Guards a browser page (a dashboard) for a role: the token comes from `Authorization`, or from a cookie that
+ * `?token=<JWT>` sets once (HttpOnly, SameSite=Strict, scoped to the page) before redirecting to the clean URL,
+ * so the page's own requests are authenticated too.
+ */
+export function pageGuard(secret: string, needed: Role, mountPath: string): RequestHandler[] {
+  const cookie = 'crm_page_token';
+  return [
+    (req, res, next) => {
+      const token = typeof req.query.token === 'string' ? req.query.token : undefined;
+      if (!token) return next();
+      try {
+        jwt.verify(token, secret, { algorithms: ['HS256'] });
+      } catch {
+        return next(new HttpProblem('unauthorized', 'The token is not valid'));
+      }
+      res.cookie(cookie, token, { httpOnly: true, sameSite: 'strict', path: mountPath, secure: req.secure });
+      res.redirect(303, mountPath);
+    },
+    authenticate(secret, { cookie }),
+    requireRole(needed),
+  ];
 }
 
 /** 403 unless the authenticated caller has at least `needed`. */
