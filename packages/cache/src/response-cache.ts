@@ -45,6 +45,7 @@ export interface AppliedEvent {
 /** Writes that committed just before an outage may not have invalidated yet: replay from this much earlier. */
 const REPLAY_MARGIN_MS = 60_000;
 const REPLAY_RETRY_MS = 1_000;
+const OWED_RETRY_MS = 200;
 
 /**
  * Applies an event's invalidation once: new tokens for its tags and a marker, atomically, unless the
@@ -91,6 +92,8 @@ export class ResponseCache {
   private replayFrom: number | null = null;
   private replayFailedAt = 0;
   private replaying: Promise<boolean> | null = null;
+  private settling = false;
+  private closed = false;
 
   constructor(private readonly options: ResponseCacheOptions) {
     this.namespace = options.namespace ?? 'crm';
@@ -203,11 +206,22 @@ export class ResponseCache {
     const unique = [...new Set(tags)];
     const ok = await this.guarded(() => this.redis.mset(...unique.flatMap((t) => [this.tagKey(t), newToken()])));
     if (!ok) {
-      unique.forEach((t) => this.owedTags.add(t));
-      this.options.logger.warn({ tags: unique }, 'cache unreachable: invalidation owed until it returns');
+      this.owe(unique);
       return false;
     }
     return true;
+  }
+
+  /**
+   * Keeps a failed invalidation trying until Redis acknowledges it, ignoring the breaker: sent while the server
+   * hangs, the command waits on the connection and runs on resume, ahead of any read sent after this write
+   * answered; meanwhile this process serves nothing from the cache. (A dropped connection drops it for every
+   * replica: those replay the outbox before using the cache again.)
+   */
+  private owe(tags: string[]): void {
+    tags.forEach((t) => this.owedTags.add(t));
+    this.options.logger.warn({ tags }, 'cache unreachable: invalidation owed until it returns');
+    void this.settleOwed();
   }
 
   /**
@@ -226,8 +240,7 @@ export class ResponseCache {
     const result = await this.guarded(() => apply.call(this.redis, keys.length, ...args));
     if (result) return { applied: result[0] === 1, appliedAt: Number(result[1]) };
     if (options.strict) throw new Error(`cache Redis unavailable (${this.redis.status}, breaker ${this.breaker.state})`);
-    unique.forEach((t) => this.owedTags.add(t));
-    this.options.logger.warn({ eventId, tags: unique }, 'cache unreachable: invalidation owed until it returns');
+    this.owe(unique);
     return undefined;
   }
 
@@ -254,18 +267,23 @@ export class ResponseCache {
     return this.replaying;
   }
 
-  /** Applies invalidations owed from an outage before anything is served from the cache again. */
+  /** Applies invalidations owed from an outage (retrying every 200 ms) before anything is served from the cache again. */
   private async settleOwed(): Promise<void> {
-    if (this.owedTags.size === 0 || this.redis.status !== 'ready') return;
+    if (this.owedTags.size === 0 || this.settling) return;
+    this.settling = true;
     const tags = [...this.owedTags];
     try {
+      if (this.redis.status !== 'ready') throw new Error(`redis is ${this.redis.status}`);
       await this.redis.mset(...tags.flatMap((t) => [this.tagKey(t), newToken()]));
       tags.forEach((t) => this.owedTags.delete(t));
       this.breaker.success();
       this.options.logger.info({ tags }, 'owed cache invalidations applied');
     } catch {
       this.breaker.failure();
+    } finally {
+      this.settling = false;
     }
+    if (this.owedTags.size > 0 && !this.closed) setTimeout(() => void this.settleOwed(), OWED_RETRY_MS).unref();
   }
 
   /**
@@ -361,6 +379,7 @@ export class ResponseCache {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.stats.stop();
     await this.stats.flush();
   }

@@ -4,24 +4,43 @@ import { createOrm } from '@crm/database';
 import { serve } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { buildWorkerApp, SERVICE } from './app';
-import { connectRedis, redisProbe } from './redis';
+import { redisProbe } from './redis';
+import { CacheWorker } from './worker';
 
 async function main(): Promise<void> {
   const env = loadEnv();
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = new ServiceMetrics(SERVICE);
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 5, onQuery: () => metrics.countQuery() });
-  const cache = connectRedis(env.REDIS_URL, `${SERVICE}:cache`, logger);
-  const queue = connectRedis(env.QUEUE_REDIS_URL, `${SERVICE}:queue`, logger);
+  const worker = new CacheWorker({
+    orm,
+    logger,
+    metrics,
+    cacheRedisUrl: env.REDIS_URL,
+    queueRedisUrl: env.QUEUE_REDIS_URL,
+    apiUrls: { 'organisations-api': env.ORGANISATIONS_API_URL, 'people-api': env.PEOPLE_API_URL },
+    jwtSecret: env.JWT_SECRET,
+    concurrency: env.WORKER_CONCURRENCY,
+    lockMs: env.WORKER_LOCK_MS,
+    warmupOnStart: env.WARMUP_ON_START,
+    outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,
+  }).start();
   // At start: warn when the cache would not evict, or the queue could.
-  cache.once('ready', () => void checkCacheEvictionPolicy(cache, logger));
-  queue.once('ready', () => void checkQueueEvictionPolicy(queue, logger));
-  const app = buildWorkerApp({ env, orm, logger, metrics, cacheProbe: redisProbe(cache), queueProbe: redisProbe(queue) });
+  worker.cacheRedis.once('ready', () => void checkCacheEvictionPolicy(worker.cacheRedis, logger));
+  worker.queueRedis.once('ready', () => void checkQueueEvictionPolicy(worker.queueRedis, logger));
+  const app = buildWorkerApp({
+    env, orm, logger, metrics,
+    cacheProbe: () => worker.cache.ping(),
+    queueProbe: redisProbe(worker.queueRedis),
+    queues: Object.values(worker.queues),
+  });
   await serve(app, {
     port: env.CACHE_WORKER_PORT,
     logger,
     onShutdown: async () => {
-      await Promise.allSettled([orm.close(), cache.quit(), queue.quit()]);
+      // Active jobs finish (or are returned for another worker) before the connections close.
+      await worker.close();
+      await orm.close();
     },
   });
 }

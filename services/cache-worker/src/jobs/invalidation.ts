@@ -1,0 +1,38 @@
+import { UnrecoverableError, type Job, type Queue } from 'bullmq';
+import type { ResponseCache } from '@crm/cache';
+import { invalidationJob, JOB_OPTIONS, warmupJobId, warmupTargetsFor } from '@crm/jobs';
+import type { Logger } from '@crm/telemetry';
+import type { WorkerMetrics } from '../metrics';
+
+export interface InvalidationDeps {
+  cache: ResponseCache;
+  warmupQueue: Queue;
+  metrics: WorkerMetrics;
+  logger: Logger;
+}
+
+/**
+ * Runs one `cache-invalidation` job: applies the event's tags (a no-op if the write already did, so a job
+ * delivered twice is harmless), removes an admin's key prefix, then enqueues the warm-up of what changed.
+ * Redis unreachable: the job throws and BullMQ retries it with backoff.
+ */
+export function invalidationProcessor(deps: InvalidationDeps) {
+  return async (job: Job) => {
+    const parsed = invalidationJob.safeParse(job.data);
+    // A malformed job will never succeed: fail it for good, visibly, instead of retrying.
+    if (!parsed.success) throw new UnrecoverableError(`invalid cache-invalidation job: ${parsed.error.message}`);
+    const event = parsed.data;
+    const applied = (await deps.cache.applyEvent(event, { strict: true }))!;
+    deps.metrics.invalidationLag.observe(Math.max(0, applied.appliedAt - Date.parse(event.occurredAt)) / 1_000);
+    const prefix = typeof event.payload.prefix === 'string' ? event.payload.prefix : null;
+    const deleted = prefix ? await deps.cache.deletePrefix(prefix) : 0;
+    const targets = warmupTargetsFor(event);
+    if (targets.length > 0) {
+      await deps.warmupQueue.add('warmup', { reason: 'write', eventId: event.eventId, targets, trace: event.trace }, {
+        ...JOB_OPTIONS,
+        jobId: warmupJobId(event.eventId),
+      });
+    }
+    return { appliedNow: applied.applied, tags: event.tags.length, deleted, warmup: targets.length };
+  };
+}

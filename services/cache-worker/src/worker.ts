@@ -1,0 +1,153 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createCacheRedis, ResponseCache } from '@crm/cache';
+import { deletePublishedBefore, type MikroORM } from '@crm/database';
+import { JOB_OPTIONS, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
+import type { Logger, ServiceMetrics } from '@crm/telemetry';
+import { invalidationProcessor } from './jobs/invalidation';
+import { warmupProcessor } from './jobs/warmup';
+import { workerMetrics } from './metrics';
+import { connectRedis } from './redis';
+
+export interface CacheWorkerOptions {
+  orm: MikroORM;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  cacheRedisUrl: string;
+  queueRedisUrl: string;
+  apiUrls: Record<ApiService, string>;
+  jwtSecret: string;
+  /** The cache's key namespace (tests use their own). */
+  namespace?: string;
+  concurrency?: number;
+  /** Job lock: a killed worker's active job is taken over by another worker after about this long. */
+  lockMs?: number;
+  warmupOnStart?: boolean;
+  /** Published outbox rows older than this are deleted. */
+  outboxRetentionHours?: number;
+  relayPollMs?: number;
+}
+
+/** Startup warm-up: the 100 most recently updated organisations and every produit, with their lists. */
+const STARTUP_ORGANISATIONS = 100;
+const TARGETS_PER_JOB = 25;
+
+/**
+ * The cache worker: runs `cache-invalidation` and `cache-warmup` jobs, relays outbox rows the APIs have
+ * not published (the APIs relay their own writes at once; this is the backstop), trims old outbox rows,
+ * and warms the cache up at start. Every part is safe to run in several replicas at once.
+ */
+export class CacheWorker {
+  readonly cacheRedis: Redis;
+  readonly queueRedis: Redis;
+  readonly cache: ResponseCache;
+  readonly queues: { invalidation: Queue; warmup: Queue };
+  readonly workers: Worker[];
+  readonly relay: OutboxRelay;
+  private retentionTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: CacheWorkerOptions) {
+    const { logger } = options;
+    // The worker waits for Redis rather than failing fast: a job in hand must finish or be retried.
+    this.cacheRedis = createCacheRedis(options.cacheRedisUrl, logger, { connectionName: 'cache-worker:cache', commandTimeout: 2_000 });
+    this.cache = new ResponseCache({ redis: this.cacheRedis, logger, ...(options.namespace ? { namespace: options.namespace } : {}) });
+    this.queueRedis = connectRedis(options.queueRedisUrl, 'cache-worker:queue-probe', logger);
+    const connection = { url: options.queueRedisUrl, maxRetriesPerRequest: null } as const;
+    this.queues = {
+      invalidation: new Queue(QUEUES.invalidation, { connection, prefix: QUEUE_PREFIX }),
+      warmup: new Queue(QUEUES.warmup, { connection, prefix: QUEUE_PREFIX }),
+    };
+    const metrics = workerMetrics(options.metrics, () => Object.values(this.queues));
+    const workerOptions = {
+      connection,
+      prefix: QUEUE_PREFIX,
+      concurrency: options.concurrency ?? 8,
+      lockDuration: options.lockMs ?? 30_000,
+      // Look for jobs whose worker died at the lock's pace, so they are retried soon after it expires.
+      stalledInterval: options.lockMs ?? 30_000,
+      maxStalledCount: 3,
+    };
+    this.workers = [
+      new Worker(QUEUES.invalidation, invalidationProcessor({ cache: this.cache, warmupQueue: this.queues.warmup, metrics, logger }), workerOptions),
+      new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, jwtSecret: options.jwtSecret }), workerOptions),
+    ];
+    for (const worker of this.workers) {
+      worker.on('failed', (job: Job | undefined, error: Error) => {
+        const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true;
+        logger[final ? 'error' : 'warn']({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, final ? 'job failed for good' : 'job failed; will retry');
+      });
+      worker.on('error', (error) => logger.warn({ queue: worker.name, err: error.message }, 'worker error'));
+    }
+    for (const queue of Object.values(this.queues)) queue.on('error', () => undefined); // logged by the workers
+    this.relay = new OutboxRelay({ orm: options.orm, logger, queueRedisUrl: options.queueRedisUrl, name: 'cache-worker:relay', ...(options.relayPollMs ? { pollMs: options.relayPollMs } : {}) });
+  }
+
+  /** Resolves with the number of startup warm-up targets once they are enqueued (0 when disabled or failed). */
+  startupWarmup: Promise<number> = Promise.resolve(0);
+
+  /**
+   * Starts relaying and trimming the outbox and, unless disabled, enqueues the startup warm-up in the
+   * background (with the queue Redis down it waits for it; the worker serves /health meanwhile).
+   */
+  start(): this {
+    this.relay.start();
+    const trim = async () => {
+      const hours = this.options.outboxRetentionHours ?? 24;
+      try {
+        const deleted = await deletePublishedBefore(this.options.orm.em.fork(), new Date(Date.now() - hours * 3_600_000));
+        if (deleted > 0) this.options.logger.info({ deleted }, 'outbox: published events past retention deleted');
+      } catch (error) {
+        this.options.logger.warn({ err: (error as Error).message }, 'outbox retention failed; will retry');
+      }
+    };
+    this.retentionTimer = setInterval(() => void trim(), 10 * 60_000).unref();
+    if (this.options.warmupOnStart ?? true) {
+      this.startupWarmup = this.enqueueStartupWarmup().catch((error: unknown) => {
+        this.options.logger.warn({ err: (error as Error).message }, 'startup warm-up could not be enqueued');
+        return 0;
+      });
+    }
+    return this;
+  }
+
+  /** The 100 most recently updated organisations and all produits, with their lists' first pages. */
+  async enqueueStartupWarmup(): Promise<number> {
+    const em = this.options.orm.em.fork();
+    const [organisations, produits] = await Promise.all([
+      em.execute<{ id: number }[]>('select id from organisation order by updated_at desc, id desc limit ?', [STARTUP_ORGANISATIONS]),
+      em.execute<{ id: number }[]>('select id from produit order by id'),
+    ]);
+    const targets: WarmupTarget[] = [
+      { service: 'organisations-api', path: '/organisations' },
+      { service: 'organisations-api', path: '/produits' },
+      ...organisations.map((o) => ({ service: 'organisations-api' as const, path: `/organisations/${o.id}` })),
+      ...produits.map((p) => ({ service: 'organisations-api' as const, path: `/produits/${p.id}` })),
+    ];
+    const startedAt = Date.now();
+    const jobs = [];
+    for (let i = 0; i < targets.length; i += TARGETS_PER_JOB) {
+      jobs.push({
+        name: 'startup',
+        data: { reason: 'startup' as const, targets: targets.slice(i, i + TARGETS_PER_JOB), trace: null },
+        opts: { ...JOB_OPTIONS, jobId: `startup-${startedAt}-${i / TARGETS_PER_JOB}` },
+      });
+    }
+    await this.queues.warmup.addBulk(jobs);
+    this.options.logger.info({ targets: targets.length, jobs: jobs.length }, 'startup warm-up enqueued');
+    return targets.length;
+  }
+
+  /**
+   * Graceful stop: stop taking jobs and let the active ones finish (BullMQ's close waits for them), publish
+   * nothing more, then close the connections. A job cut short by a kill is retried by another worker.
+   */
+  async close(): Promise<void> {
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await Promise.all(this.workers.map((w) => w.close()));
+    await this.relay.stop();
+    await Promise.allSettled(Object.values(this.queues).map((q) => q.close()));
+    await this.cache.close();
+    this.cacheRedis.disconnect();
+    this.queueRedis.disconnect();
+  }
+}
