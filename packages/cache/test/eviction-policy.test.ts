@@ -1,17 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import type { Logger } from '@crm/telemetry';
-import { checkCacheEvictionPolicy, checkQueueEvictionPolicy } from '../src';
+import { checkCacheEvictionPolicy, checkQueueEvictionPolicy, RedisServer } from '../src';
 
 // Two real servers on spare ports, one configured like the cache Redis, one like the queue Redis.
-const servers: ChildProcess[] = [];
+const servers: RedisServer[] = [];
 const clients: Redis[] = [];
 
 async function server(port: number, policy: string): Promise<Redis> {
-  servers.push(spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--maxmemory-policy', policy], { stdio: 'ignore' }));
-  const client = new Redis({ port, retryStrategy: () => 50 });
+  const started = await RedisServer.start(port, { args: ['--maxmemory-policy', policy] });
+  servers.push(started);
+  const client = new Redis(started.url);
   clients.push(client);
-  await new Promise<void>((resolve) => client.once('ready', () => resolve()));
   return client;
 }
 
@@ -20,16 +19,15 @@ function capture(): { logger: Logger; warnings: string[] } {
   return { warnings, logger: { warn: (_obj: unknown, msg: string) => warnings.push(msg) } as unknown as Logger };
 }
 
-afterAll(() => {
+afterAll(async () => {
   clients.forEach((c) => c.disconnect());
-  servers.forEach((s) => s.kill('SIGKILL'));
+  await Promise.all(servers.map((s) => s.stop()));
 });
 
 describe('eviction policy checks at start', () => {
   it('warns when the cache Redis would evict nothing, and when the queue Redis could evict', async () => {
-    const base = 6400 + Math.floor(Math.random() * 50) * 2;
-    const noEviction = await server(base, 'noeviction');
-    const lru = await server(base + 1, 'allkeys-lru');
+    const noEviction = await server(6411, 'noeviction');
+    const lru = await server(6412, 'allkeys-lru');
 
     const a = capture();
     expect(await checkCacheEvictionPolicy(noEviction, a.logger)).toBe('noeviction');

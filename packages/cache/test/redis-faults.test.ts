@@ -1,16 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, createCacheRedis, ResponseCache, cacheKey } from '../src';
+import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, cacheKey } from '../src';
 
 // A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.
-const PORT = 6390 + Math.floor(Math.random() * 9);
-let server: ChildProcess;
+const server = new RedisServer(6410);
 const logger = createLogger('cache-test', 'silent');
-
-function startServer(): ChildProcess {
-  return spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-}
 
 async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -20,26 +14,20 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_0
   }
 }
 
-const pingable = async () => {
-  const probe = new Redis({ port: PORT, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try { await probe.connect(); return (await probe.ping()) === 'PONG'; } catch { return false; } finally { probe.disconnect(); }
-};
-
 describe('the cache when Redis hangs or dies', () => {
   let redis: Redis;
   let cache: ResponseCache;
 
   beforeAll(async () => {
-    server = startServer();
-    await waitFor(pingable);
-    redis = createCacheRedis(`redis://127.0.0.1:${PORT}/0`, logger);
+    await server.start();
+    redis = createCacheRedis(server.url, logger);
     cache = new ResponseCache({ redis, logger, breaker: new CircuitBreaker(2, 500) });
     await waitFor(() => redis.status === 'ready');
   });
   afterAll(async () => {
     await cache.close();
     redis.disconnect();
-    server.kill('SIGKILL');
+    await server.stop();
   });
 
   it('keys ignore parameter order', () => {
@@ -54,7 +42,7 @@ describe('the cache when Redis hangs or dies', () => {
     await cache.store('organisations:detail:x', Buffer.from('{"name":"old"}'), 'application/json', first.state === 'miss' ? first.versions : {}, 60);
     expect((await cache.lookup('organisations:detail:x', tags)).state).toBe('hit');
 
-    server.kill('SIGSTOP');
+    await server.pause();
     try {
       const timings: number[] = [];
       for (let i = 0; i < 5; i++) {
@@ -68,7 +56,7 @@ describe('the cache when Redis hangs or dies', () => {
       // A write during the hang cannot reach Redis: its invalidation is owed.
       expect(await cache.invalidateTags(tags)).toBe(false);
     } finally {
-      server.kill('SIGCONT');
+      await server.resume();
     }
     // Back: the owed invalidation is applied before anything is served, so the old entry is never a hit again.
     await waitFor(async () => (await cache.lookup('organisations:detail:x', tags)).state !== 'unavailable');
@@ -76,14 +64,14 @@ describe('the cache when Redis hangs or dies', () => {
   });
 
   it('a killed Redis fails fast, and the cache works again when it restarts', async () => {
-    server.kill('SIGKILL');
+    await server.kill();
     await waitFor(() => redis.status !== 'ready');
     const started = performance.now();
     expect((await cache.lookup('k', ['t'])).state).toBe('unavailable');
     expect(performance.now() - started).toBeLessThan(50);
     expect(await cache.invalidateTags(['t'])).toBe(false);
 
-    server = startServer();
+    await server.start();
     await waitFor(async () => (await cache.lookup('k', ['t'])).state === 'miss', 15_000);
   });
 });

@@ -35,6 +35,8 @@ export const envSchema = z
     QUEUE_REDIS_URL: redisUrl.optional(),
     JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     CACHE_ENABLED: booleanString.default(true),
+    /** Every cache key starts with `<namespace>:`; deployments sharing a Redis use different ones. */
+    CACHE_NAMESPACE: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be lower-case letters, digits and dashes').default('crm'),
     ORGANISATIONS_API_PORT: port(3001),
     PEOPLE_API_PORT: port(3002),
     CACHE_WORKER_PORT: port(3003),

@@ -1,7 +1,9 @@
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type IncrementResponse, type Logger as RateLimitLogger, type Store } from 'express-rate-limit';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { ReplyError, type Redis } from 'ioredis';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { authenticate } from './auth';
 import { notFoundHandler, problemHandler } from './errors';
@@ -18,6 +20,14 @@ export interface ServiceAppOptions {
   health: HealthProbes;
   /** Requests per minute per client before 429; 0 turns limiting off. */
   rateLimitPerMinute?: number;
+  /**
+   * Counts requests in this Redis, so the limit holds per client across all replicas (default: per process,
+   * in memory). Give a fail-fast client (no offline queue, a short command timeout, e.g. the cache's):
+   * when Redis fails, requests pass unlimited rather than wait or fail.
+   */
+  rateLimitRedis?: Redis | null;
+  /** Key prefix of the shared counts (default `crm:ratelimit:`). */
+  rateLimitPrefix?: string;
   /** Runs around every API request (e.g. a MikroORM RequestContext). */
   perRequest?: RequestHandler;
   /** Adds the service's routes to the authenticated `/api/v1` router. */
@@ -28,6 +38,49 @@ export interface ServiceAppOptions {
 
 export const API_BASE = '/api/v1';
 export const MAX_BODY = '100kb';
+
+/** After Redis fails to answer, the rate limiter skips it for this long: no request waits on a hung server. */
+const RATE_LIMIT_SKIP_MS = 5_000;
+
+/**
+ * rate-limit-redis loads its Lua script once, at start; if Redis was down then, every later call would fail
+ * on that rejected load forever (and pass unlimited). Retry the load instead.
+ */
+class ReloadingRedisStore extends RedisStore {
+  override async increment(key: string): Promise<IncrementResponse> {
+    this.incrementScriptSha = this.incrementScriptSha.catch(() => this.loadIncrementScript(this.prefixKey(key)));
+    return super.increment(key);
+  }
+}
+
+/** A rate-limit store shared by every replica through Redis; it fails fast so the limiter can fail open. */
+function redisRateLimitStore(redis: Redis, prefix: string): Store {
+  let skipUntil = 0;
+  return new ReloadingRedisStore({
+    prefix,
+    sendCommand: async (command: string, ...args: string[]) => {
+      if (redis.status !== 'ready' || Date.now() < skipUntil) throw new Error(`rate limit store unavailable (redis ${redis.status})`);
+      try {
+        return (await redis.call(command, ...args)) as RedisReply;
+      } catch (error) {
+        // A reply error (e.g. NOSCRIPT after a restart) means Redis answered; anything else, that it is down or hung.
+        if (!(error instanceof ReplyError)) skipUntil = Date.now() + RATE_LIMIT_SKIP_MS;
+        throw error;
+      }
+    },
+  });
+}
+
+/** The limiter's error log, at most one line per 10 s: during an outage every request would log one. */
+function rateLimitLogger(logger: Logger): RateLimitLogger {
+  let lastLogged = 0;
+  const log = (error: unknown, message?: string) => {
+    if (Date.now() - lastLogged < 10_000) return;
+    lastLogged = Date.now();
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, message ?? 'rate limiter error');
+  };
+  return { warn: log, error: log };
+}
 
 /** Route label for metrics: the matched pattern, never the raw URL (bounded cardinality). */
 function routeLabel(req: express.Request): string {
@@ -82,11 +135,17 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   const api = express.Router();
   if (options.rateLimitPerMinute) {
+    const redis = options.rateLimitRedis;
     api.use(rateLimit({
       windowMs: 60_000,
       limit: options.rateLimitPerMinute,
       standardHeaders: 'draft-8',
       legacyHeaders: false,
+      ...(redis ? {
+        store: redisRateLimitStore(redis, options.rateLimitPrefix ?? 'crm:ratelimit:'),
+        passOnStoreError: true, // Redis down: serve unlimited rather than fail every request
+        logger: rateLimitLogger(options.logger),
+      } : {}),
       handler: (_req, _res, next) => next(new HttpProblem('rate_limited', 'Too many requests; retry after the window resets')),
     }));
   }

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     queueRedisUrl: env.QUEUE_REDIS_URL,
     apiUrls: { 'organisations-api': env.ORGANISATIONS_API_URL, 'people-api': env.PEOPLE_API_URL },
     jwtSecret: env.JWT_SECRET,
+    namespace: env.CACHE_NAMESPACE,
     concurrency: env.WORKER_CONCURRENCY,
     lockMs: env.WORKER_LOCK_MS,
     warmupOnStart: env.WARMUP_ON_START,

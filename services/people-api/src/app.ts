@@ -16,7 +16,7 @@ export interface AppDeps {
   logger: Logger;
   metrics: ServiceMetrics;
   /** The response cache (null when CACHE_ENABLED=false), the outbox relay and the write path. */
-  runtime: Pick<ApiRuntime, 'cache' | 'writer' | 'queueProbe'>;
+  runtime: Pick<ApiRuntime, 'cache' | 'cacheRedis' | 'writer' | 'queueProbe'>;
 }
 
 /** What the route modules need: the ORM, the per-route cache middleware, and the write path. */
@@ -42,6 +42,9 @@ export function buildApp(deps: AppDeps): Express {
     jwtSecret: deps.env.JWT_SECRET,
     openapi,
     rateLimitPerMinute: deps.env.RATE_LIMIT_PER_MINUTE,
+    // Counted in the cache Redis, per client across all replicas; outside the namespace, so DELETE /cache keeps them.
+    rateLimitRedis: deps.runtime.cacheRedis,
+    rateLimitPrefix: `${cache?.namespace ?? 'crm'}-ratelimit:`,
     health: { database: databaseProbe(deps.orm), cache: cache ? () => cache.ping() : null, queue: deps.runtime.queueProbe },
     perRequest: requestContext(deps.orm),
     routes: (api) => {

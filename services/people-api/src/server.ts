@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     logger,
     cacheRedisUrl: env.CACHE_ENABLED ? env.REDIS_URL : null,
     queueRedisUrl: env.QUEUE_REDIS_URL,
+    namespace: env.CACHE_NAMESPACE,
     checkEvictionPolicy: true,
   });
   const app = buildApp({ env, orm, logger, metrics, runtime });

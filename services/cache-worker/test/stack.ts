@@ -1,0 +1,187 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { Queue, type Job } from 'bullmq';
+import type { Express } from 'express';
+import { parseEnv, type Env } from '@crm/config';
+import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
+import { mintToken, type Role } from '@crm/http';
+import { createApiRuntime, QUEUE_PREFIX, QUEUES, type ApiRuntime } from '@crm/jobs';
+import { createLogger, ServiceMetrics } from '@crm/telemetry';
+import { buildApp as buildOrganisationsApp } from '../../organisations-api/src/app';
+import { buildApp as buildPeopleApp } from '../../people-api/src/app';
+import { CacheWorker } from '../src/worker';
+
+/** The test queue Redis: a database of its own on the local server, emptied by each stack. */
+export const TEST_QUEUE_URL = 'redis://127.0.0.1:6379/9';
+
+/** One replica of an API: its own ORM, cache client and relay, listening on a free port. */
+export interface ApiInstance {
+  app: Express;
+  url: string;
+  orm: MikroORM;
+  runtime: ApiRuntime;
+  close: () => Promise<void>;
+}
+
+export interface Stack {
+  env: Env;
+  namespace: string;
+  /** The test's own ORM, for direct reads of the database. */
+  orm: MikroORM;
+  organisations: ApiInstance[];
+  people: ApiInstance[];
+  worker: CacheWorker | null;
+  queues: { invalidation: Queue; warmup: Queue };
+  auth: (role: Role) => { Authorization: string };
+  /** The latest outbox event id of an entity (what its last write recorded). */
+  lastEventId: (entity: string, id: number) => Promise<string>;
+  /** Waits until a job has completed (failing fast if it fails for good), and returns it. */
+  completed: (queue: Queue, jobId: string, timeoutMs?: number) => Promise<Job>;
+  close: () => Promise<void>;
+}
+
+export interface StackOptions {
+  replicas?: number;
+  cacheRedisUrl?: string;
+  queueRedisUrl?: string;
+  worker?: boolean;
+  workerLockMs?: number;
+}
+
+const logger = createLogger('stack-test', 'silent');
+
+async function listen(app: Express | ((req: any, res: any) => void)): Promise<{ server: Server; url: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function startApi(
+  kind: 'organisations' | 'people', env: Env, namespace: string, options: StackOptions,
+): Promise<ApiInstance> {
+  const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 5 });
+  const runtime = createApiRuntime({
+    orm, logger, namespace, statsFlushMs: 100, relayPollMs: 200,
+    cacheRedisUrl: options.cacheRedisUrl ?? env.REDIS_URL,
+    queueRedisUrl: options.queueRedisUrl ?? TEST_QUEUE_URL,
+  });
+  const build = kind === 'organisations' ? buildOrganisationsApp : buildPeopleApp;
+  const app = build({ env, orm, logger, metrics: new ServiceMetrics(`${kind}-api`), runtime });
+  const { server, url } = await listen(app);
+  return {
+    app, url, orm, runtime,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await runtime.close();
+      await orm.close(true);
+    },
+  };
+}
+
+/** Empties the test queues (jobs of an earlier run must not run against this one). */
+async function obliterate(queues: Queue[]): Promise<void> {
+  await Promise.all(queues.map((q) => q.obliterate({ force: true })));
+}
+
+/**
+ * Both APIs (two replicas each by default) and the cache worker, in this process, on the real test database,
+ * the local Redis (a namespace of its own) and a test queue database.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  await prepareTestDatabase();
+  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL });
+  const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
+  await truncateAll(orm);
+  const namespace = `crm-test-${randomUUID().slice(0, 8)}`;
+  const queueRedisUrl = options.queueRedisUrl ?? TEST_QUEUE_URL;
+  const connection = { url: queueRedisUrl, maxRetriesPerRequest: null };
+  const queues = {
+    invalidation: new Queue(QUEUES.invalidation, { connection, prefix: QUEUE_PREFIX }),
+    warmup: new Queue(QUEUES.warmup, { connection, prefix: QUEUE_PREFIX }),
+  };
+  await obliterate(Object.values(queues));
+
+  const replicas = options.replicas ?? 2;
+  const organisations: ApiInstance[] = [];
+  const people: ApiInstance[] = [];
+  for (let i = 0; i < replicas; i++) {
+    organisations.push(await startApi('organisations', env, namespace, options));
+    people.push(await startApi('people', env, namespace, options));
+  }
+  const workerOrm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
+  const worker = options.worker === false ? null : new CacheWorker({
+    orm: workerOrm,
+    logger,
+    metrics: new ServiceMetrics('cache-worker'),
+    cacheRedisUrl: options.cacheRedisUrl ?? env.REDIS_URL,
+    queueRedisUrl,
+    apiUrls: { 'organisations-api': organisations[0]!.url, 'people-api': people[0]!.url },
+    jwtSecret: env.JWT_SECRET,
+    namespace,
+    lockMs: options.workerLockMs ?? 5_000,
+    warmupOnStart: false,
+    relayPollMs: 200,
+  }).start();
+
+  const auth = (role: Role) => ({ Authorization: `Bearer ${mintToken(env.JWT_SECRET, role)}` });
+  return {
+    env, namespace, orm, organisations, people, worker, queues, auth,
+    lastEventId: async (entity, id) => {
+      const rows = await orm.em.fork().execute<{ id: string }[]>(
+        'select id from cache_outbox where entity = ? and entity_id = ? order by id desc limit 1', [entity, id]);
+      if (!rows[0]) throw new Error(`no outbox event for ${entity} ${id}`);
+      return String(rows[0].id);
+    },
+    completed: async (queue, jobId, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await queue.getJob(jobId);
+        const state = job ? await job.getState() : 'missing';
+        if (state === 'completed') return job!;
+        if (state === 'failed' && job!.attemptsMade >= (job!.opts.attempts ?? 1)) throw new Error(`job ${jobId} failed: ${job!.failedReason}`);
+        if (Date.now() > deadline) throw new Error(`job ${jobId} did not complete in ${timeoutMs} ms (state ${state})`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    close: async () => {
+      await worker?.close();
+      await Promise.all([...organisations, ...people].map((api) => api.close()));
+      const cache = organisations[0]?.runtime.cache;
+      if (cache) {
+        await cache.deletePrefix('').catch(() => undefined);
+        await cache.redis.unlink(cache.statsKey).catch(() => undefined);
+      }
+      await obliterate(Object.values(queues)).catch(() => undefined);
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+      await Promise.all([orm.close(true), workerOrm.close(true)]);
+    },
+  };
+}
+
+/** An HTTP server that never answers until released: a warm-up job against it stays active. */
+export async function hangingServer(): Promise<{ url: string; release: () => void; close: () => Promise<void> }> {
+  const held: ((value: void) => void)[] = [];
+  const { server, url } = await listen((_req, res) => {
+    new Promise<void>((resolve) => held.push(resolve)).then(() => res.end('{}'));
+  });
+  return {
+    url,
+    release: () => held.splice(0).forEach((r) => r()),
+    close: async () => {
+      held.splice(0).forEach((r) => r());
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Polls until `check` holds; fails with `what` after the timeout. */
+export async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

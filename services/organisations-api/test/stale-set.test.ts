@@ -1,0 +1,98 @@
+import request from 'supertest';
+import { EntityManager } from '@crm/database';
+import { startHarness, type Harness } from './harness';
+
+// "No stale set", forced deterministically: a read misses and reads the database, then is held while a write
+// commits, invalidates and answers; only then does the read answer and store what it read. The next read
+// must not be served that old result.
+
+let h: Harness;
+beforeAll(async () => { h = await startHarness({ cache: true }); });
+afterAll(() => h.close());
+
+afterEach(() => jest.restoreAllMocks());
+
+const get = (url: string) => request(h.app).get(url).set(h.auth('reader'));
+const patch = (url: string, body: Record<string, unknown>) => request(h.app).patch(url).set(h.auth('editor')).send(body);
+
+type ReadMethod = 'findOne' | 'findAndCount';
+
+/**
+ * Holds the next call of `method` (on any EntityManager: the reader's request context) once it has its rows
+ * from the database: `read` resolves then, and the call returns only after `release()`. Later calls run as usual.
+ */
+function holdNextRead(method: ReadMethod): { read: Promise<void>; release: () => void } {
+  const original = EntityManager.prototype[method] as (...args: unknown[]) => Promise<unknown>;
+  let readDone!: () => void;
+  let release!: () => void;
+  const read = new Promise<void>((resolve) => { readDone = resolve; });
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  jest.spyOn(EntityManager.prototype, method).mockImplementationOnce(async function (this: EntityManager, ...args: unknown[]) {
+    const rows = await original.apply(this, args);
+    readDone();
+    await released;
+    return rows;
+  } as never); // cast: the methods are generic over the entity
+  return { read, release };
+}
+
+/** Resolves with the body the cache stores next, once the store is done (it runs after the response is sent). */
+function nextStore(): Promise<{ body: string; stored: boolean }> {
+  const cache = h.cache!;
+  const original = cache.store.bind(cache);
+  return new Promise((resolve) => {
+    jest.spyOn(cache, 'store').mockImplementationOnce(async (...args: Parameters<typeof cache.store>) => {
+      const entry = await original(...args);
+      resolve({ body: args[1].toString(), stored: entry !== undefined });
+      return entry;
+    });
+  });
+}
+
+async function createOrg(name: string): Promise<number> {
+  const res = await request(h.app).post('/api/v1/organisations').set(h.auth('editor')).send({ name, category: 'institution' });
+  expect(res.status).toBe(201);
+  return res.body.id as number;
+}
+
+type Body = request.Response['body'];
+const names = (body: Body): string[] => (body.items as { name: string }[]).map((o) => o.name);
+
+describe('no stale set', () => {
+  it.each<[string, ReadMethod, (id: number) => string, (body: Body) => string[]]>([
+    ['an organisation detail', 'findOne', (id) => `/api/v1/organisations/${id}`, (body) => [body.name]],
+    ['the organisations list', 'findAndCount', () => '/api/v1/organisations?category=institution', names],
+  ])('%s read before a write never stores its old result after the write', async (_what, method, urlOf, shown) => {
+    const id = await createOrg(`Old Name ${method}`);
+    const url = urlOf(id);
+
+    // 1. The reader misses, takes the tags' tokens and reads the old row, then is held.
+    const hold = holdNextRead(method);
+    const stored = nextStore();
+    const reader = get(url).then((res) => res);
+    await hold.read;
+
+    // 2. Meanwhile a write commits, invalidates and answers.
+    const written = await patch(`/api/v1/organisations/${id}`, { name: `New Name ${method}` });
+    expect(written.status).toBe(200);
+
+    // 3. The reader resumes: it started before the write, so it may answer the old data, and it stores it.
+    hold.release();
+    const old = await reader;
+    expect(old.status).toBe(200);
+    expect(old.headers['x-cache']).toBe('MISS');
+    expect(shown(old.body)).toContain(`Old Name ${method}`);
+    // The race really happened: the old result reached Redis after the write's invalidation.
+    expect(await stored).toEqual({ body: expect.stringContaining(`Old Name ${method}`), stored: true });
+
+    // 4. A read that starts after the write never sees it: the stored entry was born invalid.
+    const fresh = await get(url);
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers['x-cache']).toBe('MISS');
+    expect(shown(fresh.body)).toContain(`New Name ${method}`);
+    expect(fresh.text).not.toMatch(/Old Name/);
+    const again = await get(url);
+    expect(again.headers['x-cache']).toBe('HIT');
+    expect(again.text).toBe(fresh.text);
+  });
+});
