@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Queue, type Job } from 'bullmq';
@@ -51,7 +51,7 @@ export interface StackOptions {
 
 const logger = createLogger('stack-test', 'silent');
 
-async function listen(app: Express | ((req: any, res: any) => void)): Promise<{ server: Server; url: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function listen(app: Express | ((req: IncomingMessage, res: ServerResponse) => void)): Promise<{ server: Server; url: string }> {
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -163,7 +163,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 /** An HTTP server that never answers until released: a warm-up job against it stays active. */
 export async function hangingServer(): Promise<{ url: string; release: () => void; close: () => Promise<void> }> {
   const held: ((value: void) => void)[] = [];
-  const { server, url } = await listen((_req, res) => {
+  const { server, url } = await listen((_req: IncomingMessage, res: ServerResponse) => {
     new Promise<void>((resolve) => held.push(resolve)).then(() => res.end('{}'));
   });
   return {
