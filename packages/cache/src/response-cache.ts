@@ -106,7 +106,8 @@ export class ResponseCache {
     options.redis.defineCommand('crmApplyEvent', { lua: APPLY_EVENT });
     // A dropped connection opens the breaker at once, so no request waits for a timeout.
     options.redis.on('close', () => { this.noteOutage(); this.breaker.trip(); });
-    options.redis.on('ready', () => void this.settleOwed());
+    // A new connection passed its ready check: Redis is back, no need to wait out the breaker.
+    options.redis.on('ready', () => { this.breaker.success(); void this.settleOwed(); });
     const onOpen = this.breaker.onOpen;
     this.breaker.onOpen = () => { this.noteOutage(); onOpen?.(); };
   }
