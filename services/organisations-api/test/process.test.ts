@@ -9,7 +9,8 @@ const SERVER = path.resolve(__dirname, '../dist/server.js');
 function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL, ...env },
+    // A test queue database: the process's outbox relay must not publish test events to a dev stack's queue.
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL, QUEUE_REDIS_URL: 'redis://127.0.0.1:6379/9', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (c) => { output += c; });

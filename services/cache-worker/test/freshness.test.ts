@@ -1,0 +1,89 @@
+import request from 'supertest';
+import { startStack, type Stack } from './stack';
+
+// The contract's freshness property under concurrency: once a write has answered 2xx, no read that starts
+// afterwards, on either API and any replica, returns older data, embedded views included.
+const DURATION_MS = 4_000;
+const ORGANISATIONS = 4;
+const WRITERS = 2;
+const READERS = 6;
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({ replicas: 2 });
+});
+afterAll(() => s.close());
+
+/** Names carry their version: `org<i>-v<n>`. */
+const versionOf = (name: string) => Number(/-v(\d+)$/.exec(name)?.[1] ?? -1);
+const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
+
+it('no read started after an acknowledged write returns older data, across 2 replicas of each API, for several seconds', async () => {
+  const organisationIds: number[] = [];
+  const personOf = new Map<number, number>();
+  for (let i = 0; i < ORGANISATIONS; i++) {
+    const org = await request(s.organisations[0]!.app).post('/api/v1/organisations').set(s.auth('editor')).send({ name: `org${i}-v0`, category: 'corporate' });
+    organisationIds.push(org.body.id);
+    const person = await request(s.people[0]!.app).post('/api/v1/people').set(s.auth('editor'))
+      .send({ firstName: 'P', lastName: `${i}`, email: `p${i}-${Date.now()}@example.com`, organisationId: org.body.id });
+    personOf.set(org.body.id, person.body.id);
+  }
+  // Acknowledged versions per organisation, in acknowledgement order: [when the 2xx arrived, version].
+  const acked = new Map<number, [number, number][]>(organisationIds.map((id) => [id, [[0, 0]]]));
+  const requiredAt = (id: number, start: number) => {
+    let version = 0;
+    for (const [at, v] of acked.get(id)!) if (at <= start) version = v;
+    return version;
+  };
+
+  const violations: string[] = [];
+  const stats = { writes: 0, reads: 0, hits: 0 };
+  const deadline = performance.now() + DURATION_MS;
+  const check = (id: number, name: string, start: number, where: string) => {
+    const required = requiredAt(id, start);
+    if (versionOf(name) < required) violations.push(`${where}: organisation ${id} read ${name}, but v${required} was acknowledged before the read started`);
+  };
+
+  // Each writer owns some organisations, so an organisation's versions are acknowledged in order.
+  const writer = async (w: number) => {
+    const mine = organisationIds.filter((_, i) => i % WRITERS === w);
+    const next = new Map(mine.map((id) => [id, 0]));
+    while (performance.now() < deadline) {
+      const id = pick(mine);
+      const version = next.get(id)! + 1;
+      next.set(id, version);
+      const res = await request(pick(s.organisations).app).patch(`/api/v1/organisations/${id}`).set(s.auth('editor')).send({ name: `org${organisationIds.indexOf(id)}-v${version}` });
+      if (res.status !== 200) throw new Error(`write failed: ${res.status}`);
+      acked.get(id)!.push([performance.now(), version]);
+      stats.writes++;
+    }
+  };
+
+  const reader = async () => {
+    while (performance.now() < deadline) {
+      const id = pick(organisationIds);
+      const kind = pick(['detail', 'person', 'list', 'search'] as const);
+      const start = performance.now();
+      const res = kind === 'detail' ? await request(pick(s.organisations).app).get(`/api/v1/organisations/${id}`).set(s.auth('reader'))
+        : kind === 'person' ? await request(pick(s.people).app).get(`/api/v1/people/${personOf.get(id)}`).set(s.auth('reader'))
+        : kind === 'list' ? await request(pick(s.organisations).app).get('/api/v1/organisations?limit=100').set(s.auth('reader'))
+        : await request(pick(s.organisations).app).get('/api/v1/organisations/search?q=org&limit=100').set(s.auth('reader'));
+      if (res.status !== 200) throw new Error(`read failed: ${res.status}`);
+      stats.reads++;
+      if (res.headers['x-cache'] === 'HIT') stats.hits++;
+      if (kind === 'detail') check(id, res.body.name, start, 'organisation detail');
+      if (kind === 'person') check(id, res.body.organisation.name, start, "person's embedded organisation");
+      if (kind === 'list' || kind === 'search') {
+        for (const item of res.body.items as { id: number; name: string }[]) check(item.id, item.name, start, `organisation ${kind}`);
+      }
+    }
+  };
+
+  await Promise.all([...Array.from({ length: WRITERS }, (_, w) => writer(w)), ...Array.from({ length: READERS }, reader)]);
+  // Printed so a run shows how much it exercised.
+  process.stdout.write(`freshness: ${stats.writes} writes, ${stats.reads} reads (${stats.hits} hits), ${violations.length} violations\n`);
+  expect(violations).toEqual([]);
+  expect(stats.writes).toBeGreaterThan(20);
+  expect(stats.reads).toBeGreaterThan(100);
+  expect(stats.hits).toBeGreaterThan(0);
+}, 30_000);
