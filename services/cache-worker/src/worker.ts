@@ -141,7 +141,14 @@ export class CacheWorker {
    * Graceful stop: stop taking jobs and let the active ones finish (BullMQ's close waits for them), publish
    * nothing more, then close the connections. A job cut short by a kill is retried by another worker.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | null = null;
+
+  private async shutdown(): Promise<void> {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await Promise.all(this.workers.map((w) => w.close()));
     await this.relay.stop();
