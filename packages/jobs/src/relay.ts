@@ -47,6 +47,7 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {}
 
   start(): this {
+    this.openQueue(); // connect now, so health is up as soon as the queue Redis is
     const tick = () => {
       this.kick();
       this.timer = setTimeout(tick, this.options.pollMs ?? 1_000);

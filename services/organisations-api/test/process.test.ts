@@ -41,9 +41,15 @@ describe('the organisations-api process', () => {
     const { child, output } = start({ ORGANISATIONS_API_PORT: String(port) });
     try {
       await waitUntil(() => /listening/.test(output()));
-      const res = await fetch(`http://127.0.0.1:${port}/health`);
-      expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ status: 'healthy', database: { status: 'up' } });
+      // Redis connections come up just after the server listens.
+      let health: { status?: string } = {};
+      await waitUntil(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/health`);
+        expect(res.status).toBe(200);
+        health = await res.json() as typeof health;
+        return health.status === 'healthy';
+      });
+      expect(health).toMatchObject({ status: 'healthy', database: { status: 'up' }, cache: { status: 'up' }, queue: { status: 'up' } });
       // JSON log lines, one per request would follow; the startup line is JSON too.
       expect(JSON.parse(output().split('\n').find((l) => l.includes('listening'))!)).toMatchObject({ service: 'organisations-api', port });
       child.kill('SIGTERM');
