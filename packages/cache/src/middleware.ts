@@ -1,7 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { trace } from '@opentelemetry/api';
 import { cacheKey } from './keys';
 import type { Entry } from './entry';
-import { etagOf, type ResponseCache } from './response-cache';
+import { etagOf, type Lookup, type ResponseCache } from './response-cache';
 import type { CacheResult } from './stats';
 
 /** What the validation step left in `res.locals.input` (see @crm/http defineRoute). */
@@ -57,6 +58,26 @@ const sendEntry = (req: Request, res: Response, entry: Entry, result: CacheResul
   sendBody(req, res, 200, entry.body, entry.header.c, entry.header.e, result);
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const tracer = trace.getTracer('@crm/cache');
+
+/** The `cache.get` span of a request: the key, the prefix, and what the cache had. */
+async function tracedLookup(cache: ResponseCache, key: string, prefix: string, tags: string[]): Promise<Lookup> {
+  return tracer.startActiveSpan('cache.get', { attributes: { 'cache.key': key, 'cache.prefix': prefix } }, async (span) => {
+    try {
+      const found = await cache.lookup(key, tags);
+      const result = found.state === 'hit' ? 'hit' : found.state === 'unavailable' ? 'error' : 'miss';
+      span.setAttributes({ 'cache.hit': result === 'hit', 'cache.result': result });
+      return found;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** A `cache.get` span for a request the cache did not look up (bypass) or answered late (stale). */
+function markResult(key: string | null, prefix: string, result: 'bypass' | 'stale'): void {
+  tracer.startSpan('cache.get', { attributes: { ...(key ? { 'cache.key': key } : {}), 'cache.prefix': prefix, 'cache.hit': result === 'stale', 'cache.result': result } }).end();
+}
 
 /**
  * Replaces `res.json` for this request: the handler's result is serialised once, sent with an ETag
@@ -86,6 +107,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
   return async (req, res, next) => {
     const cache = ctx.cache;
     if (!cache || ctx.bypass?.(req) || options.skipIf?.(req)) {
+      markResult(null, options.keyPrefix, 'bypass');
       record('bypass');
       captureJson(req, res, 'bypass');
       return next();
@@ -95,7 +117,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     const key = cacheKey(options.keyPrefix, options.operation, vary === undefined ? input : { ...input, vary });
     const tags = options.tags(input as { params: any; query: any }); // eslint-disable-line @typescript-eslint/no-explicit-any
 
-    const found = await cache.lookup(key, tags);
+    const found = await tracedLookup(cache, key, options.keyPrefix, tags);
     if (found.state === 'hit') {
       record('hit');
       return sendEntry(req, res, found.entry, 'hit');
@@ -111,6 +133,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       // If the database fails while refreshing, this entry (past its TTL, never invalidated) is served.
       const stale = found.entry;
       res.locals.serveStale = () => {
+        markResult(key, options.keyPrefix, 'stale');
         record('stale');
         sendEntry(req, res, stale, 'stale');
       };

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from '@crm/telemetry';
 import { CircuitBreaker } from './breaker';
 import { decodeEntry, encodeEntry, type Entry } from './entry';
@@ -26,6 +27,24 @@ export interface ResponseCacheOptions {
   replay?: (since: Date) => Promise<ReplayableEvent[]>;
   /** How long an applied-event marker is kept (deduplicates the write's and the worker's application). */
   appliedMarkerMs?: number;
+  /** Times each operation against Redis (for `cache_operation_duration_seconds`). */
+  observe?: (operation: 'get' | 'set' | 'invalidate', seconds: number) => void;
+}
+
+const tracer = trace.getTracer('@crm/cache');
+
+/** Runs `work` in a span that ends with it (an error marks the span). */
+async function traced<T>(name: string, attributes: Record<string, string | string[] | number>, work: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** An event to apply: its id, when it committed, and the tags it invalidates. */
@@ -159,8 +178,18 @@ export class ResponseCache {
     }
   }
 
+  private timed<T>(operation: 'get' | 'set' | 'invalidate', work: Promise<T>): Promise<T> {
+    if (!this.options.observe) return work;
+    const started = performance.now();
+    return work.finally(() => this.options.observe!(operation, (performance.now() - started) / 1_000));
+  }
+
   /** One round trip: the entry and the current tokens of its tags. Missing tags get a first token. */
-  async lookup(key: string, tags: string[]): Promise<Lookup> {
+  lookup(key: string, tags: string[]): Promise<Lookup> {
+    return this.timed('get', this.lookupNow(key, tags));
+  }
+
+  private async lookupNow(key: string, tags: string[]): Promise<Lookup> {
     if (this.owedTags.size > 0) {
       await this.settleOwed();
       if (this.owedTags.size > 0) return { state: 'unavailable' };
@@ -196,21 +225,26 @@ export class ResponseCache {
 
   /** Stores a response with the tag tokens read before its data was; expires after TTL + grace. */
   async store(key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number): Promise<Entry | undefined> {
-    const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType };
-    const ok = await this.guarded(() => this.redis.set(this.entryKey(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs));
-    return ok ? { header, body } : undefined;
+    return traced('cache.set', { 'cache.key': key, 'cache.ttl': ttlSeconds }, async () => {
+      const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType };
+      const ok = await this.timed('set', this.guarded(() => this.redis.set(this.entryKey(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs)));
+      return ok ? { header, body } : undefined;
+    });
   }
 
   /** Invalidates tags: a new token each. Returns false when Redis could not be reached (the tags are then owed). */
   async invalidateTags(tags: string[]): Promise<boolean> {
     if (tags.length === 0) return true;
     const unique = [...new Set(tags)];
-    const ok = await this.guarded(() => this.redis.mset(...unique.flatMap((t) => [this.tagKey(t), newToken()])));
-    if (!ok) {
-      this.owe(unique);
-      return false;
-    }
-    return true;
+    return traced('cache.invalidate', { 'cache.tags': unique }, async (span) => {
+      const ok = await this.timed('invalidate', this.guarded(() => this.redis.mset(...unique.flatMap((t) => [this.tagKey(t), newToken()]))));
+      span.setAttribute('cache.applied', Boolean(ok));
+      if (!ok) {
+        this.owe(unique);
+        return false;
+      }
+      return true;
+    });
   }
 
   /**
@@ -234,15 +268,22 @@ export class ResponseCache {
   async applyEvent(event: ReplayableEvent, options: { strict?: boolean } = {}): Promise<AppliedEvent | undefined> {
     const { eventId, tags } = event;
     const unique = [...new Set(tags)];
-    const marker = this.tagKey(`~applied:${eventId}@${Date.parse(event.occurredAt)}`);
-    const keys = [marker, ...unique.map((t) => this.tagKey(t))];
-    const apply = (this.redis as unknown as { crmApplyEvent: ApplyEventCommand }).crmApplyEvent;
-    const args = [...keys, Date.now(), this.appliedMarkerMs, ...unique.map(newToken)];
-    const result = await this.guarded(() => apply.call(this.redis, keys.length, ...args));
-    if (result) return { applied: result[0] === 1, appliedAt: Number(result[1]) };
-    if (options.strict) throw new Error(`cache Redis unavailable (${this.redis.status}, breaker ${this.breaker.state})`);
-    this.owe(unique);
-    return undefined;
+    return traced('cache.invalidate', { 'cache.tags': unique, 'cache.event_id': eventId }, async (span) => {
+      const marker = this.tagKey(`~applied:${eventId}@${Date.parse(event.occurredAt)}`);
+      const keys = [marker, ...unique.map((t) => this.tagKey(t))];
+      const apply = (this.redis as unknown as { crmApplyEvent: ApplyEventCommand }).crmApplyEvent;
+      const args = [...keys, Date.now(), this.appliedMarkerMs, ...unique.map(newToken)];
+      const result = await this.timed('invalidate', this.guarded(() => apply.call(this.redis, keys.length, ...args)));
+      if (result) {
+        // False when the event had been applied already (by the write, or an earlier delivery).
+        span.setAttribute('cache.applied_now', result[0] === 1);
+        return { applied: result[0] === 1, appliedAt: Number(result[1]) };
+      }
+      if (options.strict) throw new Error(`cache Redis unavailable (${this.redis.status}, breaker ${this.breaker.state})`);
+      span.setAttribute('cache.owed', true);
+      this.owe(unique);
+      return undefined;
+    });
   }
 
   /** Replays the outbox since the outage began (once, shared by concurrent lookups). True when done. */

@@ -3,12 +3,15 @@ import { z } from 'zod';
 import { defineRoute, type OpenApiRegistry } from '@crm/http';
 import { cacheResponse } from './middleware';
 import type { ResponseCache } from './response-cache';
+import type { CacheResult } from './stats';
 import { ttlFor } from './ttl';
 
 export interface RouteCacheOptions {
   /** null when CACHE_ENABLED=false. */
   cache: ResponseCache | null;
   ttlOverrides?: Record<string, number>;
+  /** Counts each cached route's result (for `cache_requests_total`). */
+  onResult?: (prefix: string, result: CacheResult) => void;
 }
 
 /** Admins always read fresh data (`X-Cache: BYPASS`). */
@@ -17,7 +20,7 @@ const isAdmin = (req: Request) => req.principal?.role === 'admin';
 /** Builds the per-route cache middleware with the contract's TTLs and admin bypass. */
 export function routeCache(options: RouteCacheOptions) {
   return (keyPrefix: string, operation: string, tags: (input: { params: any; query: any }) => string[]): RequestHandler => // eslint-disable-line @typescript-eslint/no-explicit-any
-    cacheResponse({ cache: options.cache, bypass: isAdmin }, { keyPrefix, operation, tags, ttl: ttlFor(keyPrefix, operation, options.ttlOverrides) });
+    cacheResponse({ cache: options.cache, bypass: isAdmin, ...(options.onResult ? { onResult: options.onResult } : {}) }, { keyPrefix, operation, tags, ttl: ttlFor(keyPrefix, operation, options.ttlOverrides) });
 }
 
 const invalidateBody = z.strictObject({

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { BullMQOtel } from 'bullmq-otel';
 import { Redis } from 'ioredis';
 import type { Logger } from '@crm/telemetry';
 import { QUEUE_PREFIX } from './contracts';
@@ -26,7 +27,13 @@ export function createProducerRedis(url: string, logger: Logger, name: string): 
   return client;
 }
 
-/** A BullMQ queue of the contract on a given connection, with the cluster-safe prefix. */
+/**
+ * BullMQ's OpenTelemetry hook: a produce span when a job is added, a process span when it runs, and the
+ * trace context carried in the job, so the worker's spans join the trace that added the job.
+ */
+export const jobTelemetry = () => new BullMQOtel({ tracerName: 'bullmq' });
+
+/** A BullMQ queue of the contract on a given connection, with the cluster-safe prefix and tracing. */
 export function openQueue(name: string, connection: Redis): Queue {
-  return new Queue(name, { connection, prefix: QUEUE_PREFIX });
+  return new Queue(name, { connection, prefix: QUEUE_PREFIX, telemetry: jobTelemetry() });
 }

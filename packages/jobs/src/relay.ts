@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
+import { context } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { claimUnpublished, markPublished, type MikroORM } from '@crm/database';
-import type { Logger } from '@crm/telemetry';
+import { contextFrom, type Logger } from '@crm/telemetry';
 import { invalidationJobOf, QUEUES } from './contracts';
 import { createProducerRedis, openQueue } from './queues';
 
@@ -95,7 +96,12 @@ export class OutboxRelay {
     return this.options.orm.em.fork().transactional(async (em) => {
       const events = await claimUnpublished(em, this.options.batchSize ?? 200);
       if (events.length === 0) return 0;
-      await withTimeout(this.openQueue().addBulk(events.map(invalidationJobOf)), PUBLISH_TIMEOUT_MS);
+      const queue = this.openQueue();
+      // Each job is added in the trace of the write that recorded it, so the worker's spans join that trace.
+      await withTimeout(Promise.all(events.map((event) => {
+        const job = invalidationJobOf(event);
+        return context.with(contextFrom(event.trace), () => queue.add(job.name, job.data, job.opts));
+      })), PUBLISH_TIMEOUT_MS);
       await markPublished(em, events.map((e) => e.eventId));
       this.published += events.length;
       return events.length;

@@ -1,6 +1,6 @@
 import { checkCacheEvictionPolicy, createCacheRedis, ResponseCache } from '@crm/cache';
 import { eventsSince, type MikroORM } from '@crm/database';
-import type { Logger } from '@crm/telemetry';
+import { currentTraceContext, type Logger, type ServiceMetrics } from '@crm/telemetry';
 import type { Redis } from 'ioredis';
 import { OutboxRelay } from './relay';
 import { ChangeWriter } from './writer';
@@ -16,7 +16,8 @@ export interface ApiRuntimeOptions {
   namespace?: string;
   statsFlushMs?: number;
   relayPollMs?: number;
-  traceContext?: () => Record<string, string> | null;
+  /** Where the cache counts its operations' durations. */
+  metrics?: ServiceMetrics;
   /** Warn when the cache Redis would not evict (production servers; tests skip it). */
   checkEvictionPolicy?: boolean;
 }
@@ -42,13 +43,14 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
         ...(options.namespace ? { namespace: options.namespace } : {}),
         ...(options.statsFlushMs ? { statsFlushMs: options.statsFlushMs } : {}),
         replay: (since) => eventsSince(orm.em.fork(), since),
+        ...(options.metrics ? { observe: (operation, seconds) => options.metrics!.observeCacheOperation(operation, seconds) } : {}),
       })
     : null;
   if (cacheRedis && options.checkEvictionPolicy) cacheRedis.once('ready', () => void checkCacheEvictionPolicy(cacheRedis, logger));
   const relay = options.queueRedisUrl
     ? new OutboxRelay({ orm, logger, queueRedisUrl: options.queueRedisUrl, ...(options.relayPollMs ? { pollMs: options.relayPollMs } : {}) }).start()
     : null;
-  const writer = new ChangeWriter({ orm, cache, relay, ...(options.traceContext ? { traceContext: options.traceContext } : {}) });
+  const writer = new ChangeWriter({ orm, cache, relay, traceContext: currentTraceContext });
   return {
     cache,
     cacheRedis,

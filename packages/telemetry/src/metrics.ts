@@ -5,6 +5,8 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly dbQueries: Counter<'service'>;
+  readonly cacheRequests: Counter<'prefix' | 'result'>;
+  readonly cacheOperationDuration: Histogram<'operation'>;
 
   constructor(readonly service: string) {
     this.registry.setDefaultLabels({ service });
@@ -22,6 +24,29 @@ export class ServiceMetrics {
       labelNames: ['service'],
       registers: [this.registry],
     });
+    this.cacheRequests = new Counter({
+      name: 'cache_requests_total',
+      help: 'Cached routes served, by key prefix and result',
+      labelNames: ['prefix', 'result'],
+      registers: [this.registry],
+    });
+    this.cacheOperationDuration = new Histogram({
+      name: 'cache_operation_duration_seconds',
+      help: 'Duration of cache operations against Redis',
+      labelNames: ['operation'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
+      registers: [this.registry],
+    });
+  }
+
+  /** Counts one cached route's outcome (`hit`, `miss`, `stale`, `bypass`, `error`). */
+  countCacheResult(prefix: string, result: string): void {
+    this.cacheRequests.inc({ prefix, result });
+  }
+
+  /** Times one cache operation against Redis (`get`, `set`, `invalidate`). */
+  observeCacheOperation(operation: string, seconds: number): void {
+    this.cacheOperationDuration.observe({ operation }, seconds);
   }
 
   /** Counts one SQL statement (wired to the ORM's onQuery hook). */

@@ -1,3 +1,4 @@
+import { tracing } from './instrument';
 import { checkCacheEvictionPolicy, checkQueueEvictionPolicy } from '@crm/cache';
 import { loadEnv } from '@crm/config';
 import { createOrm } from '@crm/database';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
       // Active jobs finish (or are returned for another worker) before the connections close.
       await worker.close();
       await orm.close();
+      await tracing?.shutdown();
     },
   });
 }

@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createCacheRedis, ResponseCache } from '@crm/cache';
 import { deletePublishedBefore, type MikroORM } from '@crm/database';
-import { JOB_OPTIONS, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
+import { JOB_OPTIONS, jobTelemetry, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { invalidationProcessor } from './jobs/invalidation';
 import { warmupProcessor } from './jobs/warmup';
@@ -50,17 +50,23 @@ export class CacheWorker {
     const { logger } = options;
     // The worker waits for Redis rather than failing fast: a job in hand must finish or be retried.
     this.cacheRedis = createCacheRedis(options.cacheRedisUrl, logger, { connectionName: 'cache-worker:cache', commandTimeout: 2_000 });
-    this.cache = new ResponseCache({ redis: this.cacheRedis, logger, ...(options.namespace ? { namespace: options.namespace } : {}) });
+    this.cache = new ResponseCache({
+      redis: this.cacheRedis,
+      logger,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      observe: (operation, seconds) => options.metrics.observeCacheOperation(operation, seconds),
+    });
     this.queueRedis = connectRedis(options.queueRedisUrl, 'cache-worker:queue-probe', logger);
     const connection = { url: options.queueRedisUrl, maxRetriesPerRequest: null } as const;
     this.queues = {
-      invalidation: new Queue(QUEUES.invalidation, { connection, prefix: QUEUE_PREFIX }),
-      warmup: new Queue(QUEUES.warmup, { connection, prefix: QUEUE_PREFIX }),
+      invalidation: new Queue(QUEUES.invalidation, { connection, prefix: QUEUE_PREFIX, telemetry: jobTelemetry() }),
+      warmup: new Queue(QUEUES.warmup, { connection, prefix: QUEUE_PREFIX, telemetry: jobTelemetry() }),
     };
     const metrics = workerMetrics(options.metrics, () => Object.values(this.queues));
     const workerOptions = {
       connection,
       prefix: QUEUE_PREFIX,
+      telemetry: jobTelemetry(),
       concurrency: options.concurrency ?? 8,
       lockDuration: options.lockMs ?? 30_000,
       // Look for jobs whose worker died at the lock's pace, so they are retried soon after it expires.

@@ -51,7 +51,7 @@ export function buildApp(deps: AppDeps): Express {
     routes: (api) => {
       const routeDeps: RouteDeps = {
         orm: deps.orm,
-        cached: routeCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides }),
+        cached: routeCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides, onResult: (prefix, result) => deps.metrics.countCacheResult(prefix, result) }),
         write: (work) => writer.write(work),
       };
       organisationRoutes(api, openapi, routeDeps);

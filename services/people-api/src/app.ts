@@ -50,7 +50,7 @@ export function buildApp(deps: AppDeps): Express {
     routes: (api) => {
       const routeDeps: RouteDeps = {
         orm: deps.orm,
-        cached: routeCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides }),
+        cached: routeCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides, onResult: (prefix, result) => deps.metrics.countCacheResult(prefix, result) }),
         write: (work) => writer.write(work),
       };
       // People first: `/people/search` must be matched before `/people/:id`.

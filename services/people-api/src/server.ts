@@ -1,3 +1,4 @@
+import { tracing } from './instrument';
 import { loadEnv } from '@crm/config';
 import { createOrm } from '@crm/database';
 import { createApiRuntime } from '@crm/jobs';
@@ -16,6 +17,7 @@ async function main(): Promise<void> {
     cacheRedisUrl: env.CACHE_ENABLED ? env.REDIS_URL : null,
     queueRedisUrl: env.QUEUE_REDIS_URL,
     namespace: env.CACHE_NAMESPACE,
+    metrics,
     checkEvictionPolicy: true,
   });
   const app = buildApp({ env, orm, logger, metrics, runtime });
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
       // In-flight requests have finished: publish what they recorded, then close.
       await runtime.close();
       await orm.close();
+      await tracing?.shutdown();
     },
   });
 }

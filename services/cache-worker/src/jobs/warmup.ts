@@ -1,4 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
+import { context, propagation } from '@opentelemetry/api';
 import { mintToken } from '@crm/http';
 import { warmupJob, type ApiService } from '@crm/jobs';
 
@@ -28,7 +29,10 @@ export function warmupProcessor(deps: WarmupDeps) {
       for (let target = pending.shift(); target; target = pending.shift()) {
         const url = `${deps.apiUrls[target.service]}/api/v1${target.path}`;
         try {
-          const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000) });
+          // The job's trace continues into the API's request (fetch is not instrumented: propagate by hand).
+          const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+          propagation.inject(context.active(), headers);
+          const res = await fetch(url, { headers, signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000) });
           await res.arrayBuffer();
           results.push({ path: target.path, status: res.status, cache: res.headers.get('x-cache') });
           if (res.status >= 500) failures.push(`${url}: ${res.status}`);

@@ -1,0 +1,74 @@
+import { context, propagation, ROOT_CONTEXT, trace as otelTrace, type Context } from '@opentelemetry/api';
+import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { trace } from './trace-context';
+
+type SpanProcessor = NonNullable<NodeSDKConfiguration['spanProcessors']>[number];
+
+/** Spans get ids (for the logs) but go nowhere: used when no OTLP endpoint is configured. */
+const keepIdsOnly: SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: () => undefined,
+  forceFlush: async () => undefined,
+  shutdown: async () => undefined,
+};
+
+export interface Tracing {
+  /** Flushes the spans still buffered (call on shutdown). */
+  shutdown: () => Promise<void>;
+}
+
+const QUIET_PATHS = new Set(['/health', '/metrics']);
+
+/**
+ * Starts OpenTelemetry for a service. Call it before anything else is loaded (the services' first import),
+ * so the instrumentations can patch http, express, ioredis and pg as they load.
+ *
+ * Configured by the standard variables: `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) turns export on,
+ * `OTEL_EXPORTER_OTLP_PROTOCOL` picks `http/protobuf` (default) or `http/json`, `OTEL_SERVICE_NAME` overrides the
+ * name, `OTEL_SDK_DISABLED=true` turns it all off. Without an endpoint, spans still get ids, so every log
+ * line carries `trace_id` and `span_id`, but nothing is exported. Metrics stay Prometheus (`/metrics`).
+ */
+export function startTracing(service: string): Tracing | null {
+  if (process.env.OTEL_SDK_DISABLED === 'true') return null;
+  process.env.OTEL_METRICS_EXPORTER ??= 'none';
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
+  const exporting = Boolean(process.env.OTEL_TRACES_EXPORTER ?? process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const sdk = new NodeSDK({
+    serviceName: process.env.OTEL_SERVICE_NAME ?? service,
+    // Export per the OTEL_* variables when asked to; otherwise keep ids only.
+    ...(exporting ? {} : { spanProcessors: [keepIdsOnly] }),
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]!),
+      }),
+      // Route handlers only: a span per middleware layer would cost more than it tells.
+      new ExpressInstrumentation({ ignoreLayersType: ['middleware' as never] }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+      new PgInstrumentation({ requireParentSpan: true }),
+    ],
+  });
+  sdk.start();
+  trace.setReader(() => {
+    const span = otelTrace.getActiveSpan();
+    if (!span) return {};
+    const { traceId, spanId } = span.spanContext();
+    return { trace_id: traceId, span_id: spanId };
+  });
+  return { shutdown: () => sdk.shutdown() };
+}
+
+/** The active trace context as W3C headers (`traceparent`...), to store with an event or a job. */
+export function currentTraceContext(): Record<string, string> | null {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ? carrier : null;
+}
+
+/** The context a stored trace carrier continues (a new trace when there is none), whatever is active now. */
+export function contextFrom(carrier: Record<string, string> | null | undefined): Context {
+  return carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+}
