@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { trace } from '@opentelemetry/api';
 import { cacheKey } from './keys';
 import type { Entry } from './entry';
-import { etagOf, type Lookup, type ResponseCache } from './response-cache';
+import { etagOf, type ResponseCache } from './response-cache';
 import type { CacheResult } from './stats';
 
 /** What the validation step left in `res.locals.input` (see @crm/http defineRoute). */
@@ -60,18 +60,13 @@ const sendEntry = (req: Request, res: Response, entry: Entry, result: CacheResul
 const JSON_TYPE = 'application/json; charset=utf-8';
 const tracer = trace.getTracer('@crm/cache');
 
-/** The `cache.get` span of a request: the key, the prefix, and what the cache had. */
-async function tracedLookup(cache: ResponseCache, key: string, prefix: string, tags: string[]): Promise<Lookup> {
-  return tracer.startActiveSpan('cache.get', { attributes: { 'cache.key': key, 'cache.prefix': prefix } }, async (span) => {
-    try {
-      const found = await cache.lookup(key, tags);
-      const result = found.state === 'hit' ? 'hit' : found.state === 'unavailable' ? 'error' : 'miss';
-      span.setAttributes({ 'cache.hit': result === 'hit', 'cache.result': result });
-      return found;
-    } finally {
-      span.end();
-    }
-  });
+/** The `cache.get` span of a request: from the lookup until the cache knows what it serves (a wait for another fill included). */
+function startGetSpan(key: string, prefix: string): (result: CacheResult) => void {
+  const span = tracer.startSpan('cache.get', { attributes: { 'cache.key': key, 'cache.prefix': prefix } });
+  return (result) => {
+    span.setAttributes({ 'cache.hit': result === 'hit', 'cache.result': result });
+    span.end();
+  };
 }
 
 /** A `cache.get` span for a request the cache did not look up (bypass) or answered late (stale). */
@@ -117,13 +112,16 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     const key = cacheKey(options.keyPrefix, options.operation, vary === undefined ? input : { ...input, vary });
     const tags = options.tags(input as { params: any; query: any }); // eslint-disable-line @typescript-eslint/no-explicit-any
 
-    const found = await tracedLookup(cache, key, options.keyPrefix, tags);
+    const endGet = startGetSpan(key, options.keyPrefix);
+    const found = await cache.lookup(key, tags);
     if (found.state === 'hit') {
+      endGet('hit');
       record('hit');
       return sendEntry(req, res, found.entry, 'hit');
     }
     if (found.state === 'unavailable') {
       // Redis down, hanging or owed invalidations: answer from the database, store nothing.
+      endGet('error');
       record('error');
       captureJson(req, res, 'miss');
       return next();
@@ -144,11 +142,13 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       // Another request (here or on another replica) is filling this key: wait for its entry.
       const filled = await cache.waitForFill(key, tags);
       if (filled) {
+        endGet('hit');
         record('hit');
         return sendEntry(req, res, filled, 'hit');
       }
       fillToken = undefined;
     }
+    endGet('miss');
     record('miss');
     const token = fillToken;
     captureJson(req, res, 'miss', async (body) => {

@@ -1,0 +1,218 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
+import { mintToken } from '@crm/http';
+import { QUEUE_PREFIX, QUEUES } from '@crm/jobs';
+import { parseEnv } from '@crm/config';
+import { TEST_QUEUE_URL, waitFor } from './stack';
+
+// The three built services as processes, exporting their spans over OTLP/HTTP to a receiver this test runs:
+// real exports over the wire, as Jaeger would receive them.
+const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL });
+const namespace = `crm-test-${randomUUID().slice(0, 8)}`;
+const SERVICES = {
+  'organisations-api': path.resolve(__dirname, '../../organisations-api/dist/server.js'),
+  'people-api': path.resolve(__dirname, '../../people-api/dist/server.js'),
+  'cache-worker': path.resolve(__dirname, '../dist/server.js'),
+} as const;
+
+interface OtlpSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  attributes: Record<string, unknown>;
+}
+
+/** An OTLP/HTTP receiver: keeps every export request, decodes the JSON ones into spans. */
+class Receiver {
+  spans: OtlpSpan[] = [];
+  requests: { contentType: string; body: Buffer }[] = [];
+  private server!: Server;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const contentType = String(req.headers['content-type'] ?? '');
+        if (req.url === '/v1/traces') {
+          this.requests.push({ contentType, body });
+          if (contentType.includes('json')) this.decode(JSON.parse(body.toString()));
+        }
+        res.writeHead(200, { 'content-type': contentType.includes('json') ? 'application/json' : 'application/x-protobuf' });
+        res.end(contentType.includes('json') ? '{}' : undefined);
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  private decode(request: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const resourceSpans of request.resourceSpans ?? []) {
+      const service = attributesOf(resourceSpans.resource?.attributes)['service.name'] as string;
+      for (const scope of resourceSpans.scopeSpans ?? []) {
+        for (const span of scope.spans ?? []) {
+          this.spans.push({ service, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, attributes: attributesOf(span.attributes) });
+        }
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function attributesOf(list: { key: string; value: Record<string, unknown> }[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const { key, value } of list ?? []) {
+    const v = value.stringValue ?? value.boolValue ?? value.intValue ?? value.doubleValue ?? value.arrayValue;
+    out[key] = (v as { values?: { stringValue: string }[] })?.values ? (v as { values: { stringValue: string }[] }).values.map((x) => x.stringValue) : v;
+  }
+  return out;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Running { child: ChildProcess; url: string; output: () => string }
+
+async function startService(name: keyof typeof SERVICES, receiver: Receiver, protocol: string, extra: Record<string, string> = {}): Promise<Running> {
+  const port = await freePort();
+  const portVariable = { 'organisations-api': 'ORGANISATIONS_API_PORT', 'people-api': 'PEOPLE_API_PORT', 'cache-worker': 'CACHE_WORKER_PORT' }[name];
+  let output = '';
+  const child = spawn(process.execPath, [SERVICES[name]], {
+    env: {
+      PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL,
+      QUEUE_REDIS_URL: TEST_QUEUE_URL, CACHE_NAMESPACE: namespace, WARMUP_ON_START: 'false', [portVariable]: String(port),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '100',
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (c) => { output += c; });
+  child.stderr!.on('data', (c) => { output += c; });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${url}/health`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, `${name} to answer /health`);
+  return { child, url, output: () => output };
+}
+
+async function stop(running: Running | undefined): Promise<void> {
+  if (!running || running.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => running.child.once('exit', resolve));
+  running.child.kill('SIGTERM');
+  await exited;
+}
+
+const auth = { authorization: `Bearer ${mintToken(env.JWT_SECRET, 'editor')}` };
+
+describe('traces exported over OTLP/HTTP (JSON)', () => {
+  const receiver = new Receiver();
+  const running: Running[] = [];
+  let organisations: Running;
+
+  beforeAll(async () => {
+    await prepareTestDatabase();
+    const orm = await createOrm({ databaseUrl: TEST_DATABASE_URL });
+    await truncateAll(orm);
+    await orm.close(true);
+    const queues = [QUEUES.invalidation, QUEUES.warmup].map((name) => new Queue(name, { connection: { url: TEST_QUEUE_URL }, prefix: QUEUE_PREFIX }));
+    await Promise.all(queues.map((q) => q.obliterate({ force: true }).then(() => q.close())));
+    await receiver.start();
+    organisations = await startService('organisations-api', receiver, 'http/json');
+    running.push(organisations);
+    running.push(await startService('cache-worker', receiver, 'http/json', { ORGANISATIONS_API_URL: organisations.url }));
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(running.map(stop));
+    await receiver.close();
+  });
+
+  const spansOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
+  const serverSpan = (method: string, route: string) => receiver.spans.filter((s) => s.name === `${method} ${route}`).at(-1);
+
+  it('a cached GET twice: a miss span (with the SQL it ran) then a hit span, each in its request trace; the log line has the ids', async () => {
+    // Inserted directly: no write event, so no warm-up GET races the test's own two.
+    const orm = await createOrm({ databaseUrl: TEST_DATABASE_URL });
+    const [{ id }] = await orm.em.fork().execute<{ id: number }[]>("insert into organisation (name, category) values ('Traced', 'corporate') returning id") as [{ id: number }];
+    await orm.close(true);
+    for (let i = 0; i < 2; i++) await fetch(`${organisations.url}/api/v1/organisations/${id}`, { headers: auth });
+
+    await waitFor(() => receiver.spans.filter((s) => s.name === 'cache.get' && s.attributes['cache.prefix'] === 'organisations').length >= 2, 'two cache.get spans');
+    const gets = receiver.spans.filter((s) => s.name === 'cache.get' && String(s.attributes['cache.key']).startsWith('organisations:detail:'));
+    expect(gets.map((s) => [s.attributes['cache.result'], s.attributes['cache.hit']])).toEqual([['miss', false], ['hit', true]]);
+    expect(gets.every((s) => s.service === 'organisations-api')).toBe(true);
+    const [miss, hit] = gets as [OtlpSpan, OtlpSpan];
+    expect(miss.traceId).not.toBe(hit.traceId);
+    // The miss read the database: pg spans in its trace; the hit did not.
+    await waitFor(() => spansOf(miss.traceId).some((s) => s.attributes['db.system'] === 'postgresql' || s.attributes['db.system.name'] === 'postgresql'), 'the SQL spans of the miss');
+    expect(spansOf(hit.traceId).some((s) => s.attributes['db.system'] === 'postgresql' || s.attributes['db.system.name'] === 'postgresql')).toBe(false);
+    await waitFor(() => spansOf(miss.traceId).some((s) => s.name === 'cache.set'), 'the cache.set span of the miss');
+    // The HTTP server span is the trace's root, and the request's log line carries the same ids.
+    const root = spansOf(hit.traceId).find((s) => s.parentSpanId === '');
+    expect(root?.name).toBe('GET /api/v1/organisations/:id');
+    const logLine = organisations.output().split('\n').filter((l) => l.includes('"request"') && l.includes(`/organisations/${id}`)).map((l) => JSON.parse(l)).at(-1);
+    expect(logLine).toMatchObject({ trace_id: hit.traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/), cache: 'HIT' });
+  });
+
+  it("a write's trace holds the API's spans and the worker's cache.invalidate span, through the outbox and BullMQ", async () => {
+    const created = await fetch(`${organisations.url}/api/v1/organisations`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Renamed Later', category: 'corporate' }) });
+    const { id } = await created.json() as { id: number };
+    const patched = await fetch(`${organisations.url}/api/v1/organisations/${id}`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Renamed' }) });
+    expect(patched.status).toBe(200);
+
+    await waitFor(() => serverSpan('PATCH', '/api/v1/organisations/:id') !== undefined, 'the PATCH span');
+    const traceId = serverSpan('PATCH', '/api/v1/organisations/:id')!.traceId;
+    await waitFor(() => spansOf(traceId).some((s) => s.service === 'cache-worker' && s.name === 'cache.invalidate'), "the worker's cache.invalidate span in the write's trace");
+    const spans = spansOf(traceId);
+    const apiInvalidate = spans.find((s) => s.service === 'organisations-api' && s.name === 'cache.invalidate');
+    expect(apiInvalidate?.attributes['cache.tags']).toEqual(expect.arrayContaining([`organisation:${id}`, 'organisations']));
+    const workerInvalidate = spans.find((s) => s.service === 'cache-worker' && s.name === 'cache.invalidate')!;
+    expect(workerInvalidate.attributes['cache.tags']).toEqual(expect.arrayContaining([`organisation:${id}`]));
+    // BullMQ's produce and process spans link them, and the warm-up continues the same trace.
+    expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['organisations-api', 'cache-worker']));
+    await waitFor(() => spansOf(traceId).some((s) => s.service === 'organisations-api' && s.name === 'GET /api/v1/organisations/:id'), 'the warm-up GET in the same trace');
+  });
+});
+
+describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () => {
+  const receiver = new Receiver();
+  let organisations: Running | undefined;
+  beforeAll(async () => {
+    await receiver.start();
+    organisations = await startService('organisations-api', receiver, 'http/protobuf');
+  }, 60_000);
+  afterAll(async () => {
+    await stop(organisations);
+    await receiver.close();
+  });
+
+  it('sends protobuf export requests that carry the cache spans', async () => {
+    await fetch(`${organisations!.url}/api/v1/produits`, { headers: auth });
+    await waitFor(() => receiver.requests.some((r) => r.body.includes('cache.get')), 'a protobuf export with a cache.get span');
+    const request = receiver.requests.find((r) => r.body.includes('cache.get'))!;
+    expect(request.contentType).toBe('application/x-protobuf');
+    expect(request.body.includes('organisations-api')).toBe(true);
+    expect(request.body.includes('cache.result')).toBe(true);
+  });
+});
