@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { createLogger } from '@crm/telemetry';
+import { createCacheRedis, ResponseCache } from '../src';
+
+// Applied-once events against the local Redis, in a namespace of the test's own.
+const logger = createLogger('cache-test', 'silent');
+let redis: Redis;
+let cache: ResponseCache;
+const observed: string[] = [];
+
+beforeAll(async () => {
+  redis = createCacheRedis('redis://127.0.0.1:6379/0', logger);
+  cache = new ResponseCache({ redis, logger, namespace: `crm-test-${randomUUID().slice(0, 8)}`, observe: (op) => observed.push(op) });
+  await new Promise((resolve) => redis.once('ready', resolve));
+});
+afterAll(async () => {
+  await cache.deletePrefix('');
+  await cache.close();
+  await redis.unlink(cache.statsKey);
+  redis.disconnect();
+});
+
+const event = (eventId: string, tags: string[]) => ({ eventId, occurredAt: new Date().toISOString(), tags });
+
+it('an event invalidates its tags once: a second application (the worker after the write, a redelivery) changes nothing', async () => {
+  const tags = ['organisation:1', 'organisations'];
+  const first = await cache.lookup('organisations:detail:a', tags);
+  expect(first.state).toBe('miss');
+  const e = event('41', tags);
+  expect(await cache.applyEvent(e)).toEqual({ applied: true, appliedAt: expect.any(Number) });
+  const after = await cache.lookup('organisations:detail:a', tags);
+  if (after.state !== 'miss') throw new Error('expected a miss');
+  // An entry stored with the tokens read after the event stays valid when the same event comes again.
+  await cache.store('organisations:detail:a', Buffer.from('{"v":2}'), 'application/json', after.versions, 60);
+  const again = await cache.applyEvent(e);
+  expect(again).toEqual({ applied: false, appliedAt: expect.any(Number) });
+  expect((await cache.lookup('organisations:detail:a', tags)).state).toBe('hit');
+  // Another event on the same tags does invalidate it.
+  expect((await cache.applyEvent(event('42', ['organisations'])))!.applied).toBe(true);
+  expect((await cache.lookup('organisations:detail:a', tags)).state).toBe('miss');
+  expect(observed).toEqual(expect.arrayContaining(['get', 'set', 'invalidate']));
+});
+
+it('the same row id with another commit time is another event (ids restart after a restore or a truncate)', async () => {
+  expect((await cache.applyEvent({ eventId: '7', occurredAt: '2026-01-01T00:00:00.000Z', tags: ['produits'] }))!.applied).toBe(true);
+  expect((await cache.applyEvent({ eventId: '7', occurredAt: '2026-01-02T00:00:00.000Z', tags: ['produits'] }))!.applied).toBe(true);
+});
+
+it('strict application (the worker) throws when Redis is unreachable, so the job is retried; otherwise it is owed', async () => {
+  const down = createCacheRedis('redis://127.0.0.1:1/0', logger);
+  const unreachable = new ResponseCache({ redis: down, logger, namespace: 'crm-test-down' });
+  try {
+    await expect(unreachable.applyEvent(event('1', ['people']), { strict: true })).rejects.toThrow(/unavailable/);
+    expect(await unreachable.applyEvent(event('2', ['people']))).toBeUndefined();
+    expect(unreachable.available).toBe(false); // owed: nothing is served from this cache until it is applied
+  } finally {
+    await unreachable.close();
+    down.disconnect();
+  }
+});
