@@ -48,6 +48,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const runtime = createApiRuntime({
     orm,
     logger,
+    metrics,
     cacheRedisUrl: options.cache ? (options.redisUrl ?? env.REDIS_URL) : null,
     queueRedisUrl: options.queueRedisUrl ?? null,
     namespace: options.namespace ?? `crm-test-${randomUUID().slice(0, 8)}`,
