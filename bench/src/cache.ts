@@ -11,9 +11,9 @@ import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { mintToken } from '@crm/http';
-import { forkNode, freePort, killAllNow, startNode, stopAll, waitForHealth } from './children';
+import { cpuSeconds, forkNode, freePort, killAllNow, startNode, stopAll, waitForHealth } from './children';
 import type { CeilingMessage } from './ceiling';
-import { cacheCounters, clearCacheKeys, prepareDatabase, SIZES } from './data';
+import { cacheCounters, clearCacheKeys, prepareDatabase, redisCpuSeconds, SIZES } from './data';
 import { runLoad, stopLoad, type Measurement } from './load';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -24,8 +24,15 @@ const OUTPUT = join(ROOT, 'docs', 'benchmarks', 'cache.json');
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm_bench';
 // A Redis database of its own, so clearing the application's keys touches nobody else's cache.
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
-const DURATION = seconds('BENCH_DURATION', 10);
-const WARMUP = seconds('BENCH_WARMUP', 2);
+const QUEUE_REDIS_URL = process.env.BENCH_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379/4';
+const NAMESPACE = 'crm';
+const DURATION = positive('BENCH_DURATION', 10);
+const WARMUP = positive('BENCH_WARMUP', 3);
+// More than one round measures each run again, interleaved, and keeps the median: this VM's speed drifts.
+const ROUNDS = Math.round(positive('BENCH_ROUNDS', 1));
+const WORKERS = Math.round(positive('BENCH_WORKERS', 2));
+// `off` starts every server with OTEL_SDK_DISABLED=true, to see what tracing costs; by default they trace as deployed.
+const TRACING = process.env.BENCH_TRACING !== 'off' && process.env.OTEL_SDK_DISABLED !== 'true';
 const CONNECTIONS = 64;
 const JWT_SECRET = `bench-${randomBytes(24).toString('hex')}`;
 
@@ -50,13 +57,19 @@ interface Row extends Measurement {
   variant: Variant;
   /** Cached runs: share of cache lookups that were hits during the measured run (from the cache's own counters). */
   hitRatio?: number;
+  /** CPU time the server process used per request (µs): compares servers without the load generator's noise. */
+  serverCpuUsPerRequest?: number;
+  /** Cached runs: CPU time the Redis server used per request (µs). */
+  redisCpuUsPerRequest?: number;
+  /** With BENCH_ROUNDS > 1: req/s of every round (the row's figures are the median round's). */
+  roundsRequestsPerSecond?: number[];
 }
 
-function seconds(name: string, fallback: number): number {
+function positive(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, got ${raw}`);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
   return value;
 }
 
@@ -108,29 +121,51 @@ async function checkSample(baseUrl: string, paths: string[], token: string, expe
   }
 }
 
-async function measure(route: RouteName, variant: Variant, baseUrl: string, token: string, redis: Redis, bodies: Map<number, Buffer>): Promise<Row> {
+interface Server { url: string; pid: number | undefined }
+
+async function measure(route: RouteName, variant: Variant, server: Server, token: string, redis: Redis, bodies: Map<number, Buffer>): Promise<Row> {
   const paths = ROUTES[route];
-  const load = (durationSeconds: number) => runLoad({ baseUrl, paths, token, connections: CONNECTIONS, durationSeconds });
+  const cached = variant === 'cached';
+  const load = (durationSeconds: number) => runLoad({ baseUrl: server.url, paths, token, connections: CONNECTIONS, durationSeconds, workers: WORKERS });
   process.stderr.write(`${route.padEnd(6)} ${variant.padEnd(8)} warm-up ${WARMUP} s, measuring ${DURATION} s ...\n`);
   await load(WARMUP);
-  await checkSample(baseUrl, paths, token, { cached: 'HIT', uncached: 'BYPASS', ceiling: null }[variant], variant === 'ceiling' ? bodies : undefined);
-  if (variant !== 'cached') return { route, variant, ...(await load(DURATION)) };
-
+  await checkSample(server.url, paths, token, { cached: 'HIT', uncached: 'BYPASS', ceiling: null }[variant], variant === 'ceiling' ? bodies : undefined);
   // The API adds its hit/miss counts to Redis once a second: wait for a flush on each side of the run.
-  await sleep(1_200);
-  const before = await cacheCounters(redis);
+  if (cached) await sleep(1_200);
+  const counters = cached ? await cacheCounters(redis, NAMESPACE) : undefined;
+  const cpu = cpuSeconds(server.pid);
+  const redisCpu = cached ? await redisCpuSeconds(redis) : 0;
+
   const measured = await load(DURATION);
+  const perRequest = (seconds: number) => Math.round((seconds / Math.max(1, measured.requests)) * 1e7) / 10;
+  const row: Row = { route, variant, ...measured };
+  const cpuAfter = cpuSeconds(server.pid);
+  if (cpu !== undefined && cpuAfter !== undefined) row.serverCpuUsPerRequest = perRequest(cpuAfter - cpu);
+  if (!counters) return row;
+
+  row.redisCpuUsPerRequest = perRequest((await redisCpuSeconds(redis)) - redisCpu);
   await sleep(1_200);
-  const after = await cacheCounters(redis);
-  const hits = after.hits - before.hits;
-  const lookups = hits + after.misses - before.misses;
-  return { route, variant, ...measured, hitRatio: lookups === 0 ? 0 : hits / lookups };
+  const after = await cacheCounters(redis, NAMESPACE);
+  const hits = after.hits - counters.hits;
+  const lookups = hits + after.misses - counters.misses;
+  return { ...row, hitRatio: lookups === 0 ? 0 : hits / lookups };
+}
+
+/** The round with the median req/s, all its figures together (percentiles of different runs do not average). */
+function median(runs: Row[]): Row {
+  const sorted = [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return runs.length > 1 ? { ...middle, roundsRequestsPerSecond: runs.map((r) => r.requestsPerSecond) } : middle;
 }
 
 function table(rows: Row[]): string {
-  const header = ['route', 'variant', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'hits'];
+  const rounds = ROUNDS > 1;
+  const header = ['route', 'variant', 'req/s', ...(rounds ? ['rounds min-max'] : []), 'p50 ms', 'p99 ms', 'p99.9 ms', 'server CPU µs/req', 'errors', 'hits'];
   const lines = rows.map((r) => [
-    r.route, r.variant, r.requestsPerSecond.toLocaleString('en'), String(r.p50Ms), String(r.p99Ms), String(r.p999Ms),
+    r.route, r.variant, r.requestsPerSecond.toLocaleString('en'),
+    ...(rounds ? [`${Math.min(...r.roundsRequestsPerSecond ?? []).toLocaleString('en')}-${Math.max(...r.roundsRequestsPerSecond ?? []).toLocaleString('en')}`] : []),
+    String(r.p50Ms), String(r.p99Ms), String(r.p999Ms),
+    `${r.serverCpuUsPerRequest ?? '?'}${r.redisCpuUsPerRequest === undefined ? '' : ` +${r.redisCpuUsPerRequest} redis`}`,
     r.non2xx + r.errors === 0 ? '0' : `${r.non2xx + r.errors} (${Object.entries(r.statusCodes).filter(([c]) => !c.startsWith('2')).map(([c, n]) => `${c}×${n}`).join(' ') || `${r.errors} conn`})`,
     r.hitRatio === undefined ? '' : `${(r.hitRatio * 100).toFixed(2)}%`,
   ]);
@@ -139,7 +174,8 @@ function table(rows: Row[]): string {
   return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n');
 }
 
-interface Verdict { name: string; value: string; target: string; pass: boolean }
+/** A target and how this run did; `pass: null` for figures shown to explain the others. */
+interface Verdict { name: string; value: string; target: string; pass: boolean | null }
 
 function verdicts(rows: Row[]): Verdict[] {
   const row = (route: RouteName, variant: Variant) => rows.find((r) => r.route === route && r.variant === variant);
@@ -156,6 +192,11 @@ function verdicts(rows: Row[]): Verdict[] {
   if (cachedDetail && ceiling) {
     const share = cachedDetail.requestsPerSecond / Math.max(1, ceiling.requestsPerSecond);
     out.push({ name: 'detail: cached / in-memory ceiling req/s', value: `${(share * 100).toFixed(0)}%`, target: `>= ${TARGETS.ceilingShare * 100}%`, pass: share >= TARGETS.ceilingShare });
+    // The same comparison by the server's own CPU per request, free of the load generator's share of the cores.
+    const [hitCpu, ceilingCpu] = [cachedDetail.serverCpuUsPerRequest, ceiling.serverCpuUsPerRequest];
+    if (hitCpu && ceilingCpu) {
+      out.push({ name: 'detail: ceiling CPU/req / cached CPU/req', value: `${((ceilingCpu / hitCpu) * 100).toFixed(0)}%`, target: `${ceilingCpu} vs ${hitCpu} µs, Redis excluded`, pass: null });
+    }
   }
   for (const r of rows.filter((x) => x.variant === 'cached')) {
     out.push({ name: `${r.route}: hit p99 at ${CONNECTIONS} connections`, value: `${r.p99Ms} ms`, target: `< ${TARGETS.hitP99Ms} ms`, pass: r.p99Ms < TARGETS.hitP99Ms });
@@ -164,12 +205,23 @@ function verdicts(rows: Row[]): Verdict[] {
 }
 
 async function main(): Promise<void> {
-  log(`bench:cache: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per run, ${cpus().length} CPUs, Node ${process.version}`);
+  log(`bench:cache: ${CONNECTIONS} connections (autocannon, ${WORKERS} worker thread(s)), ${WARMUP} s warm-up + ${DURATION} s per run` +
+    `${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''}; tracing ${TRACING ? 'on' : 'off'}; ${cpus().length} CPUs, Node ${process.version}`);
   await prepareDatabase(DATABASE_URL, log);
 
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  log(`redis: ${REDIS_URL}, removed ${await clearCacheKeys(redis)} key(s) left by an earlier run`);
+  // The benchmark's own connection (clearing keys, reading counters): no reconnecting, a failure ends the run.
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined); // surfaced by the command that fails
+  try {
+    await redis.connect();
+    await run(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function run(redis: Redis): Promise<void> {
+  log(`redis: ${REDIS_URL}, removed ${await clearCacheKeys(redis, NAMESPACE)} key(s) left by an earlier run`);
 
   const [cachedPort, uncachedPort, ceilingPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const env = (port: number, cacheEnabled: boolean): NodeJS.ProcessEnv => ({
@@ -177,11 +229,15 @@ async function main(): Promise<void> {
     NODE_ENV: 'production',
     DATABASE_URL,
     REDIS_URL,
+    // The outbox relay's BullMQ connection: the next database, as by default, named so nothing is implicit.
+    QUEUE_REDIS_URL,
+    CACHE_NAMESPACE: NAMESPACE,
     CACHE_ENABLED: String(cacheEnabled),
     ORGANISATIONS_API_PORT: String(port),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MINUTE: '0',
     JWT_SECRET,
+    ...(TRACING ? {} : { OTEL_SDK_DISABLED: 'true' }),
   });
   const base = { cached: `http://127.0.0.1:${cachedPort}`, uncached: `http://127.0.0.1:${uncachedPort}`, ceiling: `http://127.0.0.1:${ceilingPort}` };
   const cachedApi = startNode('cached', API_SERVER, env(cachedPort, true));
@@ -198,6 +254,11 @@ async function main(): Promise<void> {
   ceiling.send(message);
   await waitForHealth(ceiling, base.ceiling);
   log(`servers: in-memory ceiling ${base.ceiling}`);
+  const servers: Record<Variant, Server> = {
+    cached: { url: base.cached, pid: cachedApi.pid },
+    uncached: { url: base.uncached, pid: uncachedApi.pid },
+    ceiling: { url: base.ceiling, pid: ceiling.pid },
+  };
 
   const plan: [RouteName, Variant[]][] = [
     ['detail', ['ceiling', 'cached', 'uncached']],
@@ -205,29 +266,36 @@ async function main(): Promise<void> {
     ['search', ['cached', 'uncached']],
     ['stats', ['cached', 'uncached']],
   ];
-  const rows: Row[] = [];
-  for (const [route, variants] of plan) {
-    for (const variant of variants) rows.push(await measure(route, variant, base[variant], token, redis, bodies));
+  const measured: Row[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (ROUNDS > 1) process.stderr.write(`round ${round} of ${ROUNDS}\n`);
+    for (const [route, variants] of plan) {
+      for (const variant of variants) measured.push(await measure(route, variant, servers[variant], token, redis, bodies));
+    }
   }
+  const rows = plan.flatMap(([route, variants]) => variants.map((variant) => median(measured.filter((r) => r.route === route && r.variant === variant))));
 
   log('');
   log(table(rows));
   log('');
   const results = verdicts(rows);
   const nameWidth = Math.max(...results.map((v) => v.name.length));
-  for (const v of results) log(`${v.name.padEnd(nameWidth)}  ${v.value.padStart(7)}  (target ${v.target})  ${v.pass ? 'PASS' : 'MISS'}`);
+  for (const v of results) {
+    log(`${v.name.padEnd(nameWidth)}  ${v.value.padStart(7)}  ${v.pass === null ? `(${v.target})` : `(target ${v.target})  ${v.pass ? 'PASS' : 'MISS'}`}`);
+  }
 
-  mkdirSync(join(OUTPUT, '..'), { recursive: true });
-  writeFileSync(OUTPUT, `${JSON.stringify({
+  const routes = Object.fromEntries(Object.entries(ROUTES).map(([k, v]) => [k, v.length > 6 ? [v[0], `... ${v.length} paths ...`, v.at(-1)] : v]));
+  const report = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
-    settings: { connections: CONNECTIONS, warmupSeconds: WARMUP, durationSeconds: DURATION, data: SIZES, routes: Object.fromEntries(Object.entries(ROUTES).map(([k, v]) => [k, v.length > 6 ? [v[0], `... ${v.length} paths ...`, v.at(-1)] : v])) },
+    settings: { connections: CONNECTIONS, workers: WORKERS, warmupSeconds: WARMUP, durationSeconds: DURATION, rounds: ROUNDS, tracing: TRACING, data: SIZES, routes },
     results: rows,
     targets: results,
-  }, null, 2)}\n`);
+  };
+  mkdirSync(join(OUTPUT, '..'), { recursive: true });
+  writeFileSync(OUTPUT, `${JSON.stringify(report, null, 2)}\n`);
   log('');
   log(`results written to ${relative(ROOT, OUTPUT)} (${OUTPUT})`);
-  await redis.quit();
 }
 
 process.once('exit', killAllNow);

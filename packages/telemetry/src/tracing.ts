@@ -1,6 +1,6 @@
 import { context, propagation, ROOT_CONTEXT, trace as otelTrace, type Context } from '@opentelemetry/api';
 import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
@@ -45,8 +45,8 @@ export function startTracing(service: string): Tracing | null {
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]!),
       }),
-      // Route handlers only: a span per middleware layer would cost more than it tells.
-      new ExpressInstrumentation({ ignoreLayersType: ['middleware' as never] }),
+      // Route handlers only: a span per middleware or router layer would cost more than it tells.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
       new IORedisInstrumentation({ requireParentSpan: true }),
       new PgInstrumentation({ requireParentSpan: true }),
     ],
