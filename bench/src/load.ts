@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+
+export interface LoadOptions {
+  baseUrl: string;
+  /** Paths requested in turn by every connection, each connection starting at a random one. */
+  paths: string[];
+  token: string;
+  connections: number;
+  durationSeconds: number;
+  /** Worker threads for autocannon: one thread driving 64 connections delays its own reading of replies. */
+  workers: number;
+}
+
+export interface Measurement {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  requests: number;
+  /** Responses outside 2xx (their latencies are not in the percentiles). */
+  non2xx: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  statusCodes: Record<string, number>;
+}
+
+let current: autocannon.Instance | undefined;
+
+/** Stops the load in progress (SIGINT). */
+export function stopLoad(): void {
+  current?.stop();
+}
+
+export function runLoad(options: LoadOptions): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    current = autocannon({
+      url: options.baseUrl,
+      connections: options.connections,
+      duration: options.durationSeconds,
+      ...(options.workers > 1 ? { workers: options.workers } : {}),
+      headers: { authorization: `Bearer ${options.token}` },
+      requests: options.paths.map((path) => ({ path })),
+      // A path, not a function: it has to be loadable inside autocannon's worker threads.
+      setupClient: join(__dirname, 'rotate-client.js') as unknown as autocannon.Options['setupClient'],
+    }, (error: unknown, result) => {
+      current = undefined;
+      if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+      resolve({
+        requestsPerSecond: Math.round(result.requests.average),
+        p50Ms: result.latency.p50,
+        p99Ms: result.latency.p99,
+        p999Ms: result.latency.p99_9,
+        requests: result.requests.total,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])),
+      });
+    });
+  });
+}
