@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import type { Logger } from '@crm/telemetry';
 import { CircuitBreaker } from './breaker';
 import { decodeEntry, encodeEntry, type Entry } from './entry';
@@ -167,7 +168,8 @@ export class ResponseCache {
   private async guarded<T>(call: () => Promise<T>): Promise<T | undefined> {
     if (this.redis.status !== 'ready' || !this.breaker.allow()) return undefined;
     try {
-      const result = await call();
+      // No ioredis span per command: the cache.* spans around these calls say what they did, for less.
+      const result = await context.with(suppressTracing(context.active()), call);
       this.breaker.success();
       this.lastOkAt = Date.now();
       return result;

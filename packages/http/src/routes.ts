@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
+import { nameRequestSpan } from '@crm/telemetry';
 import { requireRole, type Role } from './auth';
 import { fieldErrors } from './errors';
 import { HttpProblem } from './problem';
@@ -99,5 +100,10 @@ export function defineRoute<PS extends AnyObject | undefined, QS extends AnyObje
     res.status(status).json(result);
   };
 
-  router[spec.method](spec.path, requireRole(spec.role), validateInput, ...(spec.middleware ?? []), handle);
+  const nameSpan: RequestHandler = (req, _res, next) => {
+    nameRequestSpan(req.method, `${req.baseUrl}${spec.path}`);
+    next();
+  };
+
+  router[spec.method](spec.path, nameSpan, requireRole(spec.role), validateInput, ...(spec.middleware ?? []), handle);
 }

@@ -1,4 +1,4 @@
 export { createLogger, type Logger } from './logger';
 export { ServiceMetrics } from './metrics';
 export { trace } from './trace-context';
-export { startTracing, currentTraceContext, contextFrom, type Tracing } from './tracing';
+export { startTracing, currentTraceContext, contextFrom, nameRequestSpan, type Tracing } from './tracing';
