@@ -84,10 +84,11 @@ export class OutboxRelay {
     try {
       while (!this.stopped && (await this.publishBatch()) === (this.options.batchSize ?? 200));
     } catch (error) {
+      // The queue Redis or PostgreSQL failed: start over with a fresh queue connection on the next pass.
       this.dropQueue();
       if (Date.now() - this.lastWarned > 10_000) {
         this.lastWarned = Date.now();
-        this.options.logger.warn({ err: (error as Error).message }, 'outbox relay: queue unreachable, events wait in the outbox');
+        this.options.logger.warn({ err: (error as Error).message }, 'outbox relay: publishing failed; the events wait in the outbox');
       }
     }
   }
