@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { createOrm, eventForChange, prepareTestDatabase, recordEvent, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
+import { createOrm, deletePublishedBefore, eventForChange, prepareTestDatabase, recordEvent, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { createLogger } from '@crm/telemetry';
 import { invalidationJobId, OutboxRelay, QUEUE_PREFIX, QUEUES } from '../src';
 
@@ -77,4 +77,18 @@ it('with the queue unreachable, rows stay in the outbox, the relay neither throw
   await up.stop();
   expect(await unpublished()).toBe(0);
   expect(await queue.getJobCountByTypes('waiting')).toBe(3);
+});
+
+it('retention deletes published rows past their age and never a row still waiting to be published', async () => {
+  await record(2);
+  const relay = new OutboxRelay({ orm, logger, queueRedisUrl: QUEUE_URL });
+  relay.kick();
+  await relay.settle();
+  await relay.stop();
+  await record(1); // not published
+  expect(await deletePublishedBefore(orm.em.fork(), new Date(Date.now() - 3_600_000))).toBe(0); // too young
+  expect(await deletePublishedBefore(orm.em.fork(), new Date(Date.now() + 3_600_000))).toBe(2);
+  const [{ n }] = await orm.em.fork().execute<{ n: number }[]>('select count(*)::int as n from cache_outbox') as [{ n: number }];
+  expect(n).toBe(1);
+  expect(await unpublished()).toBe(1);
 });
