@@ -10,14 +10,20 @@
 export const TAGS = {
   /** One organisation's detail, its mandats list. */
   organisation: (id: number) => `organisation:${id}`,
-  /** Organisation lists, search and stats. */
+  /** Organisation lists and search. */
   organisations: 'organisations',
+  /** Organisation stats: only what they count and average changes them (not a rename). */
+  organisationStats: 'organisations:stats',
   /** One person's detail (with its embedded organisation). */
   person: (id: number) => `person:${id}`,
   /** People lists and search. */
   people: 'people',
-  /** Every interaction list (by person, by organisation). */
+  /** The interactions list (`/interactions`, any filter). */
   interactions: 'interactions',
+  /** One person's interactions list. */
+  personInteractions: (personId: number) => `interactions:person:${personId}`,
+  /** Every person's interactions list at once: only an organisation's deletion (it detaches interactions) needs it. */
+  allPersonInteractions: 'interactions:people',
   /** One produit. */
   produit: (id: number) => `produit:${id}`,
   /** Produit lists. */
@@ -27,11 +33,20 @@ export const TAGS = {
 export type ChangeKind = 'created' | 'updated' | 'deleted';
 
 /** A committed change, described by what the invalidation needs to know. */
+/** Organisation fields the stats count or average: a change to any other field leaves them as they are. */
+const STATS_FIELDS = new Set(['category', 'isActive', 'annualRevenue']);
+
 export type Change =
-  | { entity: 'organisation'; kind: ChangeKind; id: number; /** people attached when the change committed */ peopleIds: number[] }
+  | {
+      entity: 'organisation'; kind: ChangeKind; id: number;
+      /** People attached when the change committed. */
+      peopleIds: number[];
+      /** For an update, the fields it set (when given, a change outside the stats' fields keeps them). */
+      fields?: string[];
+    }
   | { entity: 'person'; kind: ChangeKind; id: number; organisationIds: (number | null)[] }
   | { entity: 'mandat'; kind: ChangeKind; id: number; organisationId: number }
-  | { entity: 'interaction'; kind: ChangeKind; id: number }
+  | { entity: 'interaction'; kind: ChangeKind; id: number; /** its person before and after the change */ personIds: number[] }
   | { entity: 'produit'; kind: ChangeKind; id: number };
 
 /** The tags a change invalidates. */
@@ -41,9 +56,10 @@ export function tagsForChange(change: Change): string[] {
       return [
         TAGS.organisation(change.id),
         TAGS.organisations,
+        ...(change.kind !== 'updated' || !change.fields || change.fields.some((f) => STATS_FIELDS.has(f)) ? [TAGS.organisationStats] : []),
         ...change.peopleIds.map(TAGS.person),
         // Deleting detaches its people and interactions: their lists change too.
-        ...(change.kind === 'deleted' ? [TAGS.people, TAGS.interactions] : []),
+        ...(change.kind === 'deleted' ? [TAGS.people, TAGS.interactions, TAGS.allPersonInteractions] : []),
       ];
     case 'person':
       return [
@@ -51,12 +67,13 @@ export function tagsForChange(change: Change): string[] {
         TAGS.people,
         // Old and new organisation: their details list contacts.
         ...change.organisationIds.filter((id): id is number => id !== null).map(TAGS.organisation),
-        ...(change.kind === 'deleted' ? [TAGS.interactions] : []),
+        // Deleting a person deletes their interactions.
+        ...(change.kind === 'deleted' ? [TAGS.interactions, TAGS.personInteractions(change.id)] : []),
       ];
     case 'mandat':
       return [TAGS.organisation(change.organisationId)];
     case 'interaction':
-      return [TAGS.interactions];
+      return [TAGS.interactions, ...change.personIds.map(TAGS.personInteractions)];
     case 'produit':
       return [TAGS.produit(change.id), TAGS.produits];
   }

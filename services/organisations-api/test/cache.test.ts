@@ -174,3 +174,42 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('organisation stats are invalidated only by what they count', () => {
+  /** The stats MISS stores after answering and then releases its fill lock: wait for that, not a delay. */
+  const stored = async () => {
+    const deadline = Date.now() + 5_000;
+    while ((await h.redis!.keys(`${h.cache!.namespace}:organisations:stats:*:fill`)).length > 0) {
+      if (Date.now() > deadline) throw new Error('the fill was never stored');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const stats = async () => {
+    const res = await get('/api/v1/organisations/stats');
+    await stored();
+    return res;
+  };
+  const patch = (id: number, body: Record<string, unknown>) => request(h.app).patch(`/api/v1/organisations/${id}`).set(h.auth('editor')).send(body);
+
+  it('a rename keeps the stats entry (HIT, still right); a category or revenue change refreshes it', async () => {
+    const { id } = await createOrg({ name: 'Counted', category: 'advisor', annualRevenue: 100 });
+    await stats();
+    expect((await stats()).headers['x-cache']).toBe('HIT');
+
+    expect((await patch(id, { name: 'Counted Renamed' })).status).toBe(200);
+    const afterRename = await stats();
+    expect(afterRename.headers['x-cache']).toBe('HIT');
+    expect(afterRename.body).toEqual((await request(h.app).get('/api/v1/organisations/stats/live').set(h.auth('reader'))).body);
+    // Lists and search show names: those were refreshed.
+    expect((await get('/api/v1/organisations/search?q=renamed')).body.items.map((o: { id: number }) => o.id)).toContain(id);
+
+    expect((await patch(id, { category: 'wholesale' })).status).toBe(200);
+    const afterMove = await stats();
+    expect(afterMove.headers['x-cache']).toBe('MISS');
+    expect(afterMove.body).toEqual((await request(h.app).get('/api/v1/organisations/stats/live').set(h.auth('reader'))).body);
+
+    expect((await stats()).headers['x-cache']).toBe('HIT');
+    expect((await patch(id, { annualRevenue: 5_000 })).status).toBe(200);
+    expect((await stats()).headers['x-cache']).toBe('MISS');
+  });
+});

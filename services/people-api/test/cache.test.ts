@@ -117,3 +117,44 @@ describe('people-api response cache', () => {
     expect(res.body.byPrefix.people.hits).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("a person's interactions list is invalidated by that person's interactions only", () => {
+  const list = (personId: number) => `/api/v1/people/${personId}/interactions`;
+  const record = (personId: number, subject: string) => request(h.app).post('/api/v1/interactions').set(h.auth('editor'))
+    .send({ personId, type: 'call', subject, occurredAt: '2026-01-05T10:00:00.000Z' });
+  const cached = async (url: string) => {
+    await get(url);
+    await waitForStore();
+    return (await get(url)).headers['x-cache'];
+  };
+
+  it("a new interaction of A refreshes A's list and keeps B's; moving one refreshes both; deleting an organisation refreshes all", async () => {
+    const organisationId = await seedOrganisation(h, { name: 'Detached Soon' });
+    const a = (await createPerson({ organisationId })).id;
+    const b = (await createPerson()).id;
+    expect((await record(a, 'first call')).status).toBe(201);
+    const moved = await record(b, 'wrong person');
+    expect([await cached(list(a)), await cached(list(b))]).toEqual(['HIT', 'HIT']);
+
+    expect((await record(a, 'second call')).status).toBe(201);
+    const afterA = await get(list(a));
+    expect(afterA.headers['x-cache']).toBe('MISS');
+    expect(afterA.body.items.map((i: { subject: string }) => i.subject)).toContain('second call');
+    expect((await get(list(b))).headers['x-cache']).toBe('HIT');
+
+    await waitForStore();
+    const patched = await request(h.app).patch(`/api/v1/interactions/${moved.body.id}`).set(h.auth('editor')).send({ personId: a });
+    expect(patched.status).toBe(200);
+    expect((await get(list(a))).body.items.map((i: { id: number }) => i.id)).toContain(moved.body.id);
+    expect((await get(list(b))).body.items).toEqual([]);
+
+    // Deleting the organisation sets the interactions' organisationId to null: every person's list shows it.
+    await waitForStore();
+    expect(await cached(list(a))).toBe('HIT');
+    await h.orm.em.fork().nativeDelete(Organisation, { id: organisationId });
+    await h.cache!.invalidateTags(tagsForChange({ entity: 'organisation', kind: 'deleted', id: organisationId, peopleIds: [a] }));
+    const detached = await get(list(a));
+    expect(detached.headers['x-cache']).toBe('MISS');
+    expect(detached.body.items.every((i: { organisationId: number | null }) => i.organisationId === null)).toBe(true);
+  });
+});

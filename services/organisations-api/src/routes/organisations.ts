@@ -46,7 +46,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     method: 'get', path: '/organisations/stats', tag: TAG, role: 'reader',
     summary: 'Count and average annual revenue per category, over active organisations',
     response: statsResponse,
-    middleware: [cached('organisations', 'stats', listTags)],
+    middleware: [cached('organisations', 'stats', () => [TAGS.organisationStats])],
     handler: () => organisationStats(orm.em),
   });
 
@@ -100,7 +100,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
         if (!organisation) throw notFound('Organisation', params.id);
         em.assign(organisation, body);
         // People whose detail embeds this organisation.
-        return [organisation, { entity: 'organisation', kind: 'updated', id: params.id, peopleIds: await peopleOf(em, params.id) }];
+        return [organisation, { entity: 'organisation', kind: 'updated', id: params.id, peopleIds: await peopleOf(em, params.id), fields: Object.keys(body) }];
       });
       return organisationJson(organisation);
     },

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { Interaction, Person, TAGS } from '@crm/database';
+import { Interaction, LockMode, Person, TAGS } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
@@ -21,7 +21,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     method: 'get', path: '/people/:id/interactions', tag: TAG, role: 'reader',
     summary: "A person's interactions, most recent first by default",
     params: idParams, query: listPersonInteractionsQuery, response: pageSchema(interactionResponse), errors: [404],
-    middleware: [cached('interactions', 'by-person', listTags)],
+    middleware: [cached('interactions', 'by-person', ({ params }) => [TAGS.personInteractions(params.id), TAGS.allPersonInteractions])],
     handler: async ({ params, query }) => {
       const [[items, total], people] = await Promise.all([
         orm.em.findAndCount(Interaction, { person: params.id }, pageOptions(query)),
@@ -60,7 +60,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
         const organisation = organisationId === undefined ? (person!.organisation?.id ?? null) : organisationId;
         const interaction = em.create(Interaction, { ...fields, person: em.getReference(Person, personId), organisation: organisationRef(em, organisation) });
         await em.flush();
-        return [interaction, { entity: 'interaction', kind: 'created', id: interaction.id }];
+        return [interaction, { entity: 'interaction', kind: 'created', id: interaction.id, personIds: [personId] }];
       });
       res.location(`/api/v1/interactions/${interaction.id}`);
       return interactionJson(interaction);
@@ -74,8 +74,10 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     handler: async ({ params, body }) => {
       const { personId, organisationId, ...fields } = body;
       const interaction = await write(async (em) => {
-        const interaction = await em.findOne(Interaction, params.id);
+        // Locked: its person (whose list shows it) cannot change between this read and the write.
+        const interaction = await em.findOne(Interaction, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!interaction) throw notFound('Interaction', params.id);
+        const oldPersonId = interaction.person.id;
         const { person } = await checkReferences(em, { personId, organisationId });
         // Moving an interaction to another person keeps its organisation unless the body changes it too.
         em.assign(interaction, {
@@ -83,7 +85,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
           ...(person ? { person } : {}),
           ...(organisationId === undefined ? {} : { organisation: organisationRef(em, organisationId) }),
         });
-        return [interaction, { entity: 'interaction', kind: 'updated', id: interaction.id }];
+        return [interaction, { entity: 'interaction', kind: 'updated', id: interaction.id, personIds: [oldPersonId, interaction.person.id] }];
       });
       return interactionJson(interaction);
     },
@@ -94,8 +96,10 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     summary: 'Delete an interaction', params: idParams, errors: [404],
     handler: async ({ params }) => {
       await write(async (em) => {
-        if ((await em.nativeDelete(Interaction, { id: params.id })) === 0) throw notFound('Interaction', params.id);
-        return [undefined, { entity: 'interaction', kind: 'deleted', id: params.id }];
+        const interaction = await em.findOne(Interaction, params.id, { fields: ['id', 'person'], lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!interaction) throw notFound('Interaction', params.id);
+        await em.nativeDelete(Interaction, { id: params.id });
+        return [undefined, { entity: 'interaction', kind: 'deleted', id: params.id, personIds: [interaction.person.id] }];
       });
     },
   });
