@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
 import { mintToken } from '@crm/http';
 import { QUEUE_PREFIX, QUEUES } from '@crm/jobs';
@@ -126,6 +127,19 @@ async function stop(running: Running | undefined): Promise<void> {
 
 const auth = { authorization: `Bearer ${mintToken(env.JWT_SECRET, 'editor')}` };
 
+/** The services ran in a cache namespace of this test's own: remove its keys. */
+async function deleteNamespace(): Promise<void> {
+  const redis = new Redis(env.REDIS_URL);
+  try {
+    for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
+      const keys = await redis.keys(pattern);
+      if (keys.length) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
 describe('traces exported over OTLP/HTTP (JSON)', () => {
   const receiver = new Receiver();
   const running: Running[] = [];
@@ -146,6 +160,7 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
   afterAll(async () => {
     await Promise.all(running.map(stop));
     await receiver.close();
+    await deleteNamespace();
   });
 
   const spansOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
@@ -205,6 +220,7 @@ describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () =
   afterAll(async () => {
     await stop(organisations);
     await receiver.close();
+    await deleteNamespace();
   });
 
   it('sends protobuf export requests that carry the cache spans', async () => {
