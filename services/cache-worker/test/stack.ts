@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Express } from 'express';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
@@ -148,10 +149,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     close: async () => {
       await worker?.close();
       await Promise.all([...organisations, ...people].map((api) => api.close()));
-      const cache = organisations[0]?.runtime.cache;
-      if (cache) {
-        await cache.deletePrefix('').catch(() => undefined);
-        await cache.redis.unlink(cache.statsKey).catch(() => undefined);
+      // Everything is closed: remove the namespace's keys with a client of our own.
+      const redis = new Redis(options.cacheRedisUrl ?? env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await redis.connect();
+        for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
+          const keys = await redis.keys(pattern);
+          if (keys.length) await redis.unlink(...keys);
+        }
+      } catch {
+        // The test's own Redis server may be gone already: nothing to clean there.
+      } finally {
+        redis.disconnect();
       }
       await obliterate(Object.values(queues)).catch(() => undefined);
       await Promise.all(Object.values(queues).map((q) => q.close()));
