@@ -6,3 +6,4 @@ export { createProducerRedis, openQueue, jobTelemetry } from './queues';
 export { OutboxRelay, type OutboxRelayOptions } from './relay';
 export { ChangeWriter, type ChangeWriterOptions } from './writer';
 export { createApiRuntime, type ApiRuntime, type ApiRuntimeOptions } from './runtime';
+export { runApiService, type ApiServiceOptions, type ApiAppDeps } from './api-process';

@@ -1,0 +1,60 @@
+import type { Express } from 'express';
+import { loadEnv, type Env } from '@crm/config';
+import { createOrm, type MikroORM } from '@crm/database';
+import { serve } from '@crm/http';
+import { createLogger, ServiceMetrics, type Logger, type Tracing } from '@crm/telemetry';
+import { createApiRuntime, type ApiRuntime } from './runtime';
+
+/** What each API's `buildApp` takes. */
+export interface ApiAppDeps {
+  env: Env;
+  orm: MikroORM;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  runtime: ApiRuntime;
+}
+
+export interface ApiServiceOptions {
+  service: string;
+  port: (env: Env) => number;
+  buildApp: (deps: ApiAppDeps) => Express;
+  /** Started by the service's first import; flushed last on shutdown. */
+  tracing: Tracing | null;
+}
+
+/**
+ * Runs an API process: configuration, logger, metrics, the ORM, the cache and outbox runtime, the app,
+ * and a graceful shutdown that lets in-flight requests finish, publishes what they recorded, then closes.
+ * A failure to start is printed and exits 1 (a bad environment exits 78 in loadEnv).
+ */
+export function runApiService(options: ApiServiceOptions): void {
+  const start = async () => {
+    const env = loadEnv();
+    const logger = createLogger(options.service, env.LOG_LEVEL);
+    const metrics = new ServiceMetrics(options.service);
+    const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, onQuery: () => metrics.countQuery() });
+    const runtime = createApiRuntime({
+      orm,
+      logger,
+      cacheRedisUrl: env.CACHE_ENABLED ? env.REDIS_URL : null,
+      queueRedisUrl: env.QUEUE_REDIS_URL,
+      namespace: env.CACHE_NAMESPACE,
+      metrics,
+      checkEvictionPolicy: true,
+    });
+    const app = options.buildApp({ env, orm, logger, metrics, runtime });
+    await serve(app, {
+      port: options.port(env),
+      logger,
+      onShutdown: async () => {
+        await runtime.close();
+        await orm.close();
+        await options.tracing?.shutdown();
+      },
+    });
+  };
+  start().catch((error: unknown) => {
+    process.stderr.write(`${options.service} failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  });
+}
