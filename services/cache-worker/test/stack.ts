@@ -140,7 +140,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       for (;;) {
         const job = await queue.getJob(jobId);
         const state = job ? await job.getState() : 'missing';
-        if (state === 'completed') return job!;
+        // Read again: the job object fetched above may predate its completion (no return value yet).
+        if (state === 'completed') return (await queue.getJob(jobId))!;
         if (state === 'failed' && job!.attemptsMade >= (job!.opts.attempts ?? 1)) throw new Error(`job ${jobId} failed: ${job!.failedReason}`);
         if (Date.now() > deadline) throw new Error(`job ${jobId} did not complete in ${timeoutMs} ms (state ${state})`);
         await new Promise((r) => setTimeout(r, 25));
