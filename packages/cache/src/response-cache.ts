@@ -234,12 +234,17 @@ export class ResponseCache {
     });
   }
 
+  /** MSET arguments giving each tag a new, never-reused token. */
+  private newTokens(tags: string[]): string[] {
+    return tags.flatMap((t) => [this.tagKey(t), newToken()]);
+  }
+
   /** Invalidates tags: a new token each. Returns false when Redis could not be reached (the tags are then owed). */
   async invalidateTags(tags: string[]): Promise<boolean> {
     if (tags.length === 0) return true;
     const unique = [...new Set(tags)];
     return traced('cache.invalidate', { 'cache.tags': unique }, async (span) => {
-      const ok = await this.timed('invalidate', this.guarded(() => this.redis.mset(...unique.flatMap((t) => [this.tagKey(t), newToken()]))));
+      const ok = await this.timed('invalidate', this.guarded(() => this.redis.mset(...this.newTokens(unique))));
       span.setAttribute('cache.applied', Boolean(ok));
       if (!ok) {
         this.owe(unique);
@@ -318,7 +323,7 @@ export class ResponseCache {
     const tags = [...this.owedTags];
     try {
       if (this.redis.status !== 'ready') throw new Error(`redis is ${this.redis.status}`);
-      await this.redis.mset(...tags.flatMap((t) => [this.tagKey(t), newToken()]));
+      await this.redis.mset(...this.newTokens(tags));
       tags.forEach((t) => this.owedTags.delete(t));
       this.breaker.success();
       this.options.logger.info({ tags }, 'owed cache invalidations applied');

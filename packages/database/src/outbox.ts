@@ -18,14 +18,8 @@ export interface OutboxEvent {
   occurredAt: string;
 }
 
-export interface NewOutboxEvent {
-  event: string;
-  entity: string;
-  id: number;
-  tags: string[];
-  payload?: Record<string, unknown>;
-  trace?: Record<string, string> | null;
-}
+/** What a write records: the database gives the id and the commit time. */
+export type NewOutboxEvent = Pick<OutboxEvent, 'event' | 'entity' | 'id' | 'tags'> & Partial<Pick<OutboxEvent, 'payload' | 'trace'>>;
 
 interface OutboxRow {
   id: string;
@@ -112,7 +106,7 @@ export async function deletePublishedBefore(em: EntityManager, before: Date): Pr
   return result.affectedRows;
 }
 
-/** How many events wait to be published (a gauge for /metrics and the tests). */
+/** How many events wait to be published. */
 export async function unpublishedCount(em: EntityManager): Promise<number> {
   const rows = await em.execute<{ count: number }[]>('select count(*)::int as count from cache_outbox where published_at is null');
   return rows[0]?.count ?? 0;

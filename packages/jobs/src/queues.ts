@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Queue, type ConnectionOptions } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { Redis } from 'ioredis';
 import type { Logger } from '@crm/telemetry';
@@ -33,7 +33,7 @@ export function createProducerRedis(url: string, logger: Logger, name: string): 
  */
 export const jobTelemetry = () => new BullMQOtel({ tracerName: 'bullmq' });
 
-/** A BullMQ queue of the contract on a given connection, with the cluster-safe prefix and tracing. */
-export function openQueue(name: string, connection: Redis): Queue {
+/** A BullMQ queue of the contract, with the cluster-safe prefix and tracing: on a connection, or on options BullMQ connects with. */
+export function openQueue(name: string, connection: Redis | ConnectionOptions): Queue {
   return new Queue(name, { connection, prefix: QUEUE_PREFIX, telemetry: jobTelemetry() });
 }

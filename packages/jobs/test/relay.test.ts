@@ -1,7 +1,9 @@
-import { Queue } from 'bullmq';
-import { createOrm, deletePublishedBefore, eventForChange, prepareTestDatabase, recordEvent, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
+import type { Queue } from 'bullmq';
+import {
+  createOrm, deletePublishedBefore, eventForChange, prepareTestDatabase, recordEvent, truncateAll, unpublishedCount, TEST_DATABASE_URL, type MikroORM,
+} from '@crm/database';
 import { createLogger } from '@crm/telemetry';
-import { invalidationJobId, OutboxRelay, QUEUE_PREFIX, QUEUES } from '../src';
+import { invalidationJobId, openQueue, OutboxRelay, QUEUES } from '../src';
 
 // The relay against the real test database and a queue database of its own on the local Redis.
 const QUEUE_URL = 'redis://127.0.0.1:6379/8';
@@ -12,7 +14,7 @@ let queue: Queue;
 beforeAll(async () => {
   await prepareTestDatabase();
   orm = await createOrm({ databaseUrl: TEST_DATABASE_URL, poolMax: 6 });
-  queue = new Queue(QUEUES.invalidation, { connection: { url: QUEUE_URL }, prefix: QUEUE_PREFIX });
+  queue = openQueue(QUEUES.invalidation, { url: QUEUE_URL });
 });
 beforeEach(async () => {
   await truncateAll(orm);
@@ -33,7 +35,7 @@ async function record(n: number): Promise<string[]> {
   return ids;
 }
 
-const unpublished = async () => (await orm.em.fork().execute<{ n: number }[]>('select count(*)::int as n from cache_outbox where published_at is null'))[0]!.n;
+const unpublished = () => unpublishedCount(orm.em.fork());
 
 it('publishes every outbox row once, oldest first, with a job id derived from the row, and marks it published', async () => {
   const ids = await record(5);

@@ -1,8 +1,8 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createCacheRedis, ResponseCache } from '@crm/cache';
 import { deletePublishedBefore, type MikroORM } from '@crm/database';
-import { JOB_OPTIONS, jobTelemetry, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
+import { JOB_OPTIONS, jobTelemetry, openQueue, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { invalidationProcessor } from './jobs/invalidation';
 import { warmupProcessor } from './jobs/warmup';
@@ -59,8 +59,8 @@ export class CacheWorker {
     this.queueRedis = connectRedis(options.queueRedisUrl, 'cache-worker:queue-probe', logger);
     const connection = { url: options.queueRedisUrl, maxRetriesPerRequest: null } as const;
     this.queues = {
-      invalidation: new Queue(QUEUES.invalidation, { connection, prefix: QUEUE_PREFIX, telemetry: jobTelemetry() }),
-      warmup: new Queue(QUEUES.warmup, { connection, prefix: QUEUE_PREFIX, telemetry: jobTelemetry() }),
+      invalidation: openQueue(QUEUES.invalidation, connection),
+      warmup: openQueue(QUEUES.warmup, connection),
     };
     const metrics = workerMetrics(options.metrics, () => Object.values(this.queues));
     const workerOptions = {
@@ -88,9 +88,6 @@ export class CacheWorker {
     this.relay = new OutboxRelay({ orm: options.orm, logger, queueRedisUrl: options.queueRedisUrl, name: 'cache-worker:relay', ...(options.relayPollMs ? { pollMs: options.relayPollMs } : {}) });
   }
 
-  /** Resolves with the number of startup warm-up targets once they are enqueued (0 when disabled or failed). */
-  startupWarmup: Promise<number> = Promise.resolve(0);
-
   /**
    * Starts relaying and trimming the outbox and, unless disabled, enqueues the startup warm-up in the
    * background (with the queue Redis down it waits for it; the worker serves /health meanwhile).
@@ -108,9 +105,8 @@ export class CacheWorker {
     };
     this.retentionTimer = setInterval(() => void trim(), 10 * 60_000).unref();
     if (this.options.warmupOnStart ?? true) {
-      this.startupWarmup = this.enqueueStartupWarmup().catch((error: unknown) => {
+      this.enqueueStartupWarmup().catch((error: unknown) => {
         this.options.logger.warn({ err: (error as Error).message }, 'startup warm-up could not be enqueued');
-        return 0;
       });
     }
     return this;

@@ -1,13 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Express } from 'express';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
-import { createApiRuntime, QUEUE_PREFIX, QUEUES, type ApiRuntime } from '@crm/jobs';
+import { createApiRuntime, openQueue, QUEUES, type ApiRuntime } from '@crm/jobs';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { buildApp as buildOrganisationsApp } from '../../organisations-api/src/app';
 import { buildApp as buildPeopleApp } from '../../people-api/src/app';
@@ -99,8 +99,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const queueRedisUrl = options.queueRedisUrl ?? TEST_QUEUE_URL;
   const connection = { url: queueRedisUrl, maxRetriesPerRequest: null };
   const queues = {
-    invalidation: new Queue(QUEUES.invalidation, { connection, prefix: QUEUE_PREFIX }),
-    warmup: new Queue(QUEUES.warmup, { connection, prefix: QUEUE_PREFIX }),
+    invalidation: openQueue(QUEUES.invalidation, connection),
+    warmup: openQueue(QUEUES.warmup, connection),
   };
   await obliterate(Object.values(queues));
 

@@ -3,11 +3,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
 import { mintToken } from '@crm/http';
-import { QUEUE_PREFIX, QUEUES } from '@crm/jobs';
+import { openQueue, QUEUES } from '@crm/jobs';
 import { parseEnv } from '@crm/config';
 import { TEST_QUEUE_URL, waitFor } from './stack';
 
@@ -150,7 +149,7 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
     const orm = await createOrm({ databaseUrl: TEST_DATABASE_URL });
     await truncateAll(orm);
     await orm.close(true);
-    const queues = [QUEUES.invalidation, QUEUES.warmup].map((name) => new Queue(name, { connection: { url: TEST_QUEUE_URL }, prefix: QUEUE_PREFIX }));
+    const queues = [QUEUES.invalidation, QUEUES.warmup].map((name) => openQueue(name, { url: TEST_QUEUE_URL }));
     await Promise.all(queues.map((q) => q.obliterate({ force: true }).then(() => q.close())));
     await receiver.start();
     organisations = await startService('organisations-api', receiver, 'http/json');
