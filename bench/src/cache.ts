@@ -15,6 +15,7 @@ import { cpuSeconds, forkNode, freePort, killAllNow, startNode, stopAll, waitFor
 import type { CeilingMessage } from './ceiling';
 import { cacheCounters, clearCacheKeys, prepareDatabase, redisCpuSeconds, SIZES } from './data';
 import { runLoad, stopLoad, type Measurement } from './load';
+import { log, positiveNumber, sleep } from './util';
 
 const ROOT = resolve(__dirname, '..', '..');
 const API_SERVER = join(ROOT, 'services', 'organisations-api', 'dist', 'server.js');
@@ -26,11 +27,11 @@ const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
 const QUEUE_REDIS_URL = process.env.BENCH_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379/4';
 const NAMESPACE = 'crm';
-const DURATION = positive('BENCH_DURATION', 10);
-const WARMUP = positive('BENCH_WARMUP', 3);
+const DURATION = positiveNumber('BENCH_DURATION', 10);
+const WARMUP = positiveNumber('BENCH_WARMUP', 3);
 // More than one round measures each run again, interleaved, and keeps the median: this VM's speed drifts.
-const ROUNDS = Math.round(positive('BENCH_ROUNDS', 1));
-const WORKERS = Math.round(positive('BENCH_WORKERS', 2));
+const ROUNDS = Math.round(positiveNumber('BENCH_ROUNDS', 1));
+const WORKERS = Math.round(positiveNumber('BENCH_WORKERS', 2));
 // `off` starts every server with OTEL_SDK_DISABLED=true, to see what tracing costs; by default they trace as deployed.
 const TRACING = process.env.BENCH_TRACING !== 'off' && process.env.OTEL_SDK_DISABLED !== 'true';
 const CONNECTIONS = 64;
@@ -65,16 +66,6 @@ interface Row extends Measurement {
   roundsRequestsPerSecond?: number[];
 }
 
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
-
-const log = (line: string) => process.stdout.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Fetched { status: number; xCache: string | null; body: Buffer }
 

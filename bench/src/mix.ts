@@ -19,6 +19,7 @@ import { mintToken } from '@crm/http';
 import { freePort, killAllNow, startNode, stopAll, waitForHealth } from './children';
 import { clearCacheKeys } from './data';
 import { MIX_SIZES, prepareMixDatabase } from './mix-data';
+import { log, positiveNumber, sleep } from './util';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER = (service: string) => join(ROOT, 'services', service, 'dist', 'server.js');
@@ -29,31 +30,22 @@ const OUT_NAME = process.env.BENCH_OUTPUT ?? 'bench';
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm_bench';
 // The cache Redis: by default our own redis-server on a spare port (so the outage phase can stop it and
 // its memory is ours alone); BENCH_REDIS_URL uses an existing one instead (no outage phase then).
-const OWN_REDIS_PORT = Math.round(num('BENCH_CACHE_REDIS_PORT', 6430));
+const OWN_REDIS_PORT = Math.round(positiveNumber('BENCH_CACHE_REDIS_PORT', 6430));
 const OWN_REDIS = !process.env.BENCH_REDIS_URL;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? `redis://127.0.0.1:${OWN_REDIS_PORT}/3`;
 const QUEUE_REDIS_URL = process.env.BENCH_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379/4';
 const NAMESPACE = 'crm';
-const DURATION = num('BENCH_DURATION', 20);
-const WARMUP = num('BENCH_WARMUP', 5);
-const ORG_CONNECTIONS = Math.round(num('BENCH_ORG_CONNECTIONS', 40));
-const PEOPLE_CONNECTIONS = Math.round(num('BENCH_PEOPLE_CONNECTIONS', 24));
+const DURATION = positiveNumber('BENCH_DURATION', 20);
+const WARMUP = positiveNumber('BENCH_WARMUP', 5);
+const ORG_CONNECTIONS = Math.round(positiveNumber('BENCH_ORG_CONNECTIONS', 40));
+const PEOPLE_CONNECTIONS = Math.round(positiveNumber('BENCH_PEOPLE_CONNECTIONS', 24));
 const TRACING = process.env.BENCH_TRACING !== 'off' && process.env.OTEL_SDK_DISABLED !== 'true';
 const JWT_SECRET = `bench-${randomBytes(24).toString('hex')}`;
 const ZIPF_S = 1.0;
-const WRITE_PCT = num('BENCH_WRITE_PCT', 10);
+const WRITE_PCT = positiveNumber('BENCH_WRITE_PCT', 10);
 // The freshness checker's writer pause: each of its writes invalidates the `organisations` tag (every list, search and stats entry).
-const FRESHNESS_WRITE_MS = num('BENCH_FRESHNESS_WRITE_MS', 200);
+const FRESHNESS_WRITE_MS = positiveNumber('BENCH_FRESHNESS_WRITE_MS', 200);
 
-function num(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
-const log = (line: string) => process.stdout.write(`${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------- Zipf ids
 
