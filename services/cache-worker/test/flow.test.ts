@@ -130,3 +130,34 @@ describe('metrics', () => {
     expect(metrics.body).toMatch(/bullmq_jobs\{[^}]*queue="cache-invalidation"[^}]*state="completed"[^}]*\} [1-9]/);
   });
 });
+
+describe('jobs that cannot succeed', () => {
+  it('a malformed invalidation job fails for good at once (no retries), stays in the failed set and is counted', async () => {
+    const job = await s.queues.invalidation.add('organisation.updated', { event: 'organisation.renamed', id: 'x' }, { attempts: 5, jobId: 'malformed-1' });
+    await waitFor(async () => (await job.getState()) === 'failed', 'the malformed job to fail');
+    const failed = (await s.queues.invalidation.getJob('malformed-1'))!;
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toMatch(/invalid cache-invalidation job/);
+    const metrics = await s.worker!['options'].metrics.expose();
+    expect(metrics.body).toMatch(/bullmq_jobs\{[^}]*queue="cache-invalidation"[^}]*state="failed"[^}]*\} [1-9]/);
+  });
+
+  it('a warm-up whose API does not answer is retried with backoff, then completes once the API is back', async () => {
+    const apiUrls = s.worker!['options'].apiUrls;
+    const real = apiUrls['organisations-api'];
+    apiUrls['organisations-api'] = 'http://127.0.0.1:1'; // nothing listens there
+    try {
+      const job = await s.queues.warmup.add('warmup', { reason: 'startup', targets: [{ service: 'organisations-api', path: '/produits' }] },
+        { attempts: 5, backoff: { type: 'exponential', delay: 300 }, jobId: 'unreachable-api-1' });
+      await waitFor(async () => (await s.queues.warmup.getJob(job.id!))!.attemptsMade >= 1, 'a failed first attempt');
+      const retrying = (await s.queues.warmup.getJob(job.id!))!;
+      expect(retrying.failedReason).toMatch(/warm-up failed for 1 target/);
+      expect(['delayed', 'waiting', 'active']).toContain(await retrying.getState());
+    } finally {
+      apiUrls['organisations-api'] = real;
+    }
+    const done = await s.completed(s.queues.warmup, 'unreachable-api-1');
+    expect(done.attemptsMade).toBeGreaterThanOrEqual(1);
+    expect(done.returnvalue).toEqual([expect.objectContaining({ path: '/produits', status: 200 })]);
+  });
+});
