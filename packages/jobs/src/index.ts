@@ -7,3 +7,4 @@ export { OutboxRelay, type OutboxRelayOptions } from './relay';
 export { ChangeWriter, type ChangeWriterOptions } from './writer';
 export { createApiRuntime, type ApiRuntime, type ApiRuntimeOptions } from './runtime';
 export { runApiService, type ApiServiceOptions, type ApiAppDeps } from './api-process';
+export { startApiHarness, type ApiHarness, type ApiHarnessOptions } from './testing';
