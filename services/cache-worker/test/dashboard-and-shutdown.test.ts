@@ -57,9 +57,12 @@ describe('graceful shutdown of the worker', () => {
       const job = await s.queues.warmup.add('warmup', { reason: 'startup', targets: [{ service: 'organisations-api', path: '/produits' }] }, { ...JOB_OPTIONS, jobId: 'shutdown-test' });
       await waitForState(job.id!, 'active');
       let closed = false;
+      const warmupWorker = s.worker!.workers.find((w) => w.name === 'cache-warmup')!;
+      const closingStarted = new Promise((resolve) => warmupWorker.once('closing', resolve));
       const closing = s.worker!.close().then(() => { closed = true; });
-      await new Promise((r) => setTimeout(r, 200));
-      expect(closed).toBe(false); // still waiting for the job in hand
+      await closingStarted; // the worker has stopped taking jobs and is waiting for the one in hand
+      expect(closed).toBe(false);
+      expect(await (await s.queues.warmup.getJob(job.id!))!.getState()).toBe('active');
       slow.release();
       await closing;
       expect(await (await s.queues.warmup.getJob(job.id!))!.getState()).toBe('completed');
