@@ -18,6 +18,8 @@ export interface AppDeps {
   metrics: ServiceMetrics;
   /** The response cache (null when CACHE_ENABLED=false), the outbox relay and the write path. */
   runtime: Pick<ApiRuntime, 'cache' | 'cacheRedis' | 'writer' | 'queueProbe'>;
+  /** Another cache in place of ours, for the benchmark's side-by-side phases (npm run bench): its route middleware and write path. */
+  routeOverrides?: Partial<Pick<RouteDeps, 'cached' | 'write'>>;
 }
 
 /** What the route modules need: the ORM, the per-route cache middleware, and the write path. */
@@ -51,8 +53,9 @@ export function buildApp(deps: AppDeps): Express {
     routes: (api) => {
       const routeDeps: RouteDeps = {
         orm: deps.orm,
-        cached: routeCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides, onResult: (prefix, result) => deps.metrics.countCacheResult(prefix, result) }),
-        write: (work) => writer.write(work),
+        cached: deps.routeOverrides?.cached
+          ?? routeCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides, onResult: (prefix, result) => deps.metrics.countCacheResult(prefix, result) }),
+        write: deps.routeOverrides?.write ?? ((work) => writer.write(work)),
       };
       organisationRoutes(api, openapi, routeDeps);
       mandatRoutes(api, openapi, routeDeps);
