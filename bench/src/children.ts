@@ -32,8 +32,8 @@ function track(child: ChildProcess, name: string): ChildProcess {
 }
 
 /** Starts `node <script>` with the Node running this file (Node 24 under pnpm, not the system one). */
-export function startNode(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return track(spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
+export function startNode(name: string, script: string, env: NodeJS.ProcessEnv, args: string[] = []): ChildProcess {
+  return track(spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] }), name);
 }
 
 /** Like startNode, with an IPC channel (for the ceiling server's bodies). */

@@ -1,8 +1,9 @@
 /**
- * `npm run bench` (issue 6, first version): the whole stack (organisations-api, people-api, cache-worker as
- * child processes) on the issue's data set, driven by a realistic mix (Zipf ids, 90% reads, 10% writes),
- * once without the cache (CACHE_ENABLED=false) and once with it, a freshness checker running in every phase.
- * Writes docs/benchmarks/bench.json and bench.md and prints the table next to the seed guide's targets.
+ * `npm run bench` (issue 6): the whole stack (organisations-api, people-api, cache-worker as child processes)
+ * on the issue's data set, driven by a realistic mix (Zipf ids, 90% reads, 10% writes), in phases: no cache
+ * (CACHE_ENABLED=false), our cache, the same routes cached by apicache and by bentocache, our cache while its
+ * Redis hangs and while it is killed, and 10,000 keep-alive connections. A freshness checker runs in every
+ * phase. Writes docs/benchmarks/bench.{json,md,svg} and prints the figures next to the seed guide's targets.
  *
  * Per-class figures come from a light per-request timer (autocannon's setupRequest/onResponse, in this
  * process), so autocannon runs without worker threads here.
@@ -17,8 +18,11 @@ import { Redis } from 'ioredis';
 import { createOrm } from '@crm/database';
 import { mintToken } from '@crm/http';
 import { freePort, killAllNow, startNode, stopAll, waitForHealth } from './children';
+import { holdConnections } from './connections';
 import { clearCacheKeys } from './data';
 import { MIX_SIZES, prepareMixDatabase } from './mix-data';
+import { chart, markdown, SWEEP_CLASSES, verdicts, type CacheKind, type ClassFigures, type Freshness, type Latency, type PhaseResult, type SweepFigures } from './mix-report';
+import { PEERS } from './peers';
 import { log, positiveNumber, sleep } from './util';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -36,7 +40,10 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? `redis://127.0.0.1:${OWN_REDIS_
 const QUEUE_REDIS_URL = process.env.BENCH_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379/4';
 const NAMESPACE = 'crm';
 const DURATION = positiveNumber('BENCH_DURATION', 20);
-const WARMUP = positiveNumber('BENCH_WARMUP', 5);
+const WARMUP = positiveNumber('BENCH_WARMUP', 10);
+// The read-only sweep of list, search and stats URLs after each mix: seconds per class.
+const SWEEP_SECONDS = positiveNumber('BENCH_SWEEP', 4);
+const CONNECTION_USERS = Math.round(positiveNumber('BENCH_CONNECTIONS', 10_000));
 const ORG_CONNECTIONS = Math.round(positiveNumber('BENCH_ORG_CONNECTIONS', 40));
 const PEOPLE_CONNECTIONS = Math.round(positiveNumber('BENCH_PEOPLE_CONNECTIONS', 24));
 const TRACING = process.env.BENCH_TRACING !== 'off' && process.env.OTEL_SDK_DISABLED !== 'true';
@@ -70,7 +77,6 @@ function zipf(n: number, s: number): () => number {
 type ClassName = 'org detail' | 'org list' | 'org search' | 'org stats' | 'person detail' | 'person interactions'
   | 'write org name' | 'write person title' | 'write interaction';
 const READ_CLASSES: ClassName[] = ['org detail', 'org list', 'org search', 'org stats', 'person detail', 'person interactions'];
-const CACHED_COMPARE: ClassName[] = ['org list', 'org search', 'org stats'];
 
 interface Pick { cls: ClassName; method: 'GET' | 'PATCH' | 'POST'; path: string; body?: string }
 type Picker = () => Pick;
@@ -127,15 +133,24 @@ function peopleMix(personId: () => number): Picker {
 interface Recorder {
   on: boolean;
   latencies: Map<ClassName, number[]>;
+  /** Latencies of the reads the cache answered (X-Cache: HIT). */
+  hitLatencies: Map<ClassName, number[]>;
   statuses: Map<ClassName, Record<string, number>>;
   xcache: Record<string, number>;
   xcacheByClass: Map<ClassName, Record<string, number>>;
+  /** URLs read so far in the phase (warm-up included), and how many measured reads repeated one. */
+  seen: Set<string>;
+  reads: number;
+  repeats: number;
   /** Requests started inside [from, to) (performance.now()): the outage window. */
-  window?: { from: number; to: number; latencies: number[]; non2xx: number };
+  window?: { from: number; to: number; latencies: number[]; non2xx: number; errors: number };
 }
-const newRecorder = (): Recorder => ({ on: false, latencies: new Map(), statuses: new Map(), xcache: {}, xcacheByClass: new Map() });
+const newRecorder = (seen: Set<string>): Recorder => ({ on: false, latencies: new Map(), hitLatencies: new Map(), statuses: new Map(), xcache: {}, xcacheByClass: new Map(), seen, reads: 0, repeats: 0 });
 
-interface Ctx { cls?: ClassName; start?: number }
+interface Ctx { cls?: ClassName; start?: number; path?: string }
+
+const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => { const list = map.get(key); if (list) list.push(value); else map.set(key, [value]); };
+const headerOf = (headers: Record<string, string>, name: string) => headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
 
 function runMix(url: string, connections: number, seconds: number, picker: Picker, reader: string, editor: string, rec: Recorder): Promise<autocannon.Result> {
   return new Promise((resolvePromise, reject) => {
@@ -148,6 +163,7 @@ function runMix(url: string, connections: number, seconds: number, picker: Picke
         setupRequest: (req: autocannon.Request, context: Ctx) => {
           const pick = picker();
           context.cls = pick.cls;
+          context.path = pick.path;
           context.start = performance.now();
           const write = pick.method !== 'GET';
           return {
@@ -159,27 +175,34 @@ function runMix(url: string, connections: number, seconds: number, picker: Picke
           } as autocannon.Request;
         },
         onResponse: (status: number, _body: string, context: Ctx, headers: Record<string, string>) => {
-          if (!rec.on || !context.cls || context.start === undefined) return;
+          if (!context.cls || context.start === undefined) return;
           const cls = context.cls;
-          let list = rec.latencies.get(cls);
-          if (!list) rec.latencies.set(cls, (list = []));
+          const read = READ_CLASSES.includes(cls);
+          const repeated = read && rec.seen.has(context.path!);
+          if (read) rec.seen.add(context.path!);
+          if (!rec.on) return;
           const took = performance.now() - context.start;
-          list.push(took);
+          push(rec.latencies, cls, took);
           const w = rec.window;
           if (w && context.start >= w.from && context.start < w.to) { w.latencies.push(took); if (status < 200 || status > 299) w.non2xx++; }
           const statuses = rec.statuses.get(cls) ?? {};
           statuses[status] = (statuses[status] ?? 0) + 1;
           rec.statuses.set(cls, statuses);
-          if (READ_CLASSES.includes(cls)) {
-            const x = headers['x-cache'] ?? headers['X-Cache'] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === 'x-cache')?.[1] ?? 'none';
+          if (read) {
+            rec.reads++;
+            if (repeated) rec.repeats++;
+            const x = headerOf(headers, 'x-cache') ?? 'none';
             rec.xcache[x] = (rec.xcache[x] ?? 0) + 1;
             const byClass = rec.xcacheByClass.get(cls) ?? {};
             byClass[x] = (byClass[x] ?? 0) + 1;
             rec.xcacheByClass.set(cls, byClass);
+            if (x === 'HIT') push(rec.hitLatencies, cls, took);
           }
         },
       } as unknown as autocannon.Request],
     }, (error: unknown, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolvePromise(result)));
+    // A request that failed (connection error or timeout) inside the outage window counts as an error of the window.
+    instance.on('reqError', () => { const w = rec.window; const now = performance.now(); if (rec.on && w && now >= w.from && now < w.to + 10_000) w.errors++; });
     running.add(instance);
     instance.once('done', () => running.delete(instance));
   });
@@ -191,9 +214,51 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-// ---------------------------------------------------------------- freshness checker
+function latencyOf(list: number[]): Latency {
+  list.sort((x, y) => x - y);
+  return { p50Ms: round(percentile(list, 50)), p95Ms: round(percentile(list, 95)), p99Ms: round(percentile(list, 99)) };
+}
 
-interface Freshness { writes: number; reads: number; stale: number; errors: number; examples: string[] }
+/** HIT / (HIT + MISS + STALE) of X-Cache counts; null when nothing was looked up. */
+function hitRateOf(x: Record<string, number> | undefined): number | null {
+  if (!x) return null;
+  const looked = (x.HIT ?? 0) + (x.MISS ?? 0) + (x.STALE ?? 0);
+  return looked > 0 ? (x.HIT ?? 0) / looked : null;
+}
+
+// ---------------------------------------------------------------- read-only sweep
+
+/** Closed loops on a few list, search and stats URLs (no writes): what a cache does for those routes alone. */
+async function sweep(orgUrl: string, reader: string): Promise<Record<string, SweepFigures>> {
+  const urls: Record<(typeof SWEEP_CLASSES)[number], string[]> = {
+    'org list': CATEGORIES.flatMap((c) => [`/api/v1/organisations?limit=20&page=1&activeOnly=true&category=${c}`, `/api/v1/organisations?limit=20&page=2&activeOnly=false&category=${c}`]),
+    'org search': TERMS.map((t) => `/api/v1/organisations/search?q=${t}&limit=20`),
+    'org stats': ['/api/v1/organisations/stats'],
+  };
+  const out: Record<string, SweepFigures> = {};
+  for (const cls of SWEEP_CLASSES) {
+    const list = urls[cls];
+    const run = (seconds: number, onHeaders?: (x: string) => void) => new Promise<autocannon.Result>((resolvePromise, reject) => {
+      const instance = autocannon({
+        url: orgUrl, connections: 32, duration: seconds, timeout: 10,
+        headers: { authorization: `Bearer ${reader}` },
+        requests: [{
+          setupRequest: (req: autocannon.Request) => ({ ...req, path: list[Math.floor(Math.random() * list.length)]! }) as autocannon.Request,
+          onResponse: (_s: number, _b: string, _c: unknown, headers: Record<string, string>) => onHeaders?.(headerOf(headers, 'x-cache') ?? 'none'),
+        } as unknown as autocannon.Request],
+      }, (error: unknown, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolvePromise(result)));
+      running.add(instance);
+      instance.once('done', () => running.delete(instance));
+    });
+    await run(1); // each URL read once at least: the cache's fill is not what this measures
+    const x: Record<string, number> = {};
+    const result = await run(SWEEP_SECONDS, (h) => { x[h] = (x[h] ?? 0) + 1; });
+    out[cls] = { rps: Math.round(result.requests.average), p50Ms: result.latency.p50, p99Ms: result.latency.p99, hitRate: hitRateOf(x), errors: result.errors + result.timeouts + result.non2xx };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- freshness checker
 
 async function api(url: string, token: string, method = 'GET', body?: unknown): Promise<{ status: number; json: any }> {
   const response = await fetch(url, {
@@ -295,31 +360,26 @@ async function redisMemory(redis: Redis): Promise<{ usedMemoryBytes: number; key
 
 // ---------------------------------------------------------------- a phase
 
-interface ClassFigures { requests: number; rps: number; p50Ms: number; p95Ms: number; p99Ms: number; non2xx: number; hitRate?: number }
-interface PhaseResult {
-  phase: string;
-  cacheEnabled: boolean;
-  durationSeconds: number;
-  rps: number;
-  requests: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  overall: { p50Ms: number; p95Ms: number; p99Ms: number };
-  classes: Record<string, ClassFigures>;
-  xCache: Record<string, number>;
-  hitRate: number | null;
-  dbTransactionsPerSecond: number;
-  dbTuplesReturnedPerSecond: number;
-  invalidationLag: { count: number; p50Ms: number | null; p99Ms: number | null };
-  freshness: Freshness;
-  redis: { usedMemoryBytes: number; keysDb: number };
-  outage?: { seconds: number; requests: number; non2xx: number; p50Ms: number; p99Ms: number; maxMs: number };
+interface PhasePlan {
+  name: string;
+  cache: CacheKind;
+  /** Our cache Redis hung (SIGSTOP) or killed (and restarted empty) for the middle third of the measured window. */
+  outage?: 'hang' | 'kill';
+  /** Instead of the measured mix: CONNECTION_USERS users on their own keep-alive connections. */
+  connections?: boolean;
 }
 
-async function runPhase(phase: string, cacheEnabled: boolean, redis: Redis, pg: Pg, orgId: () => number, personId: () => number, outage?: ChildProcess): Promise<PhaseResult> {
-  log(`\n== phase ${phase} (CACHE_ENABLED=${cacheEnabled}): warm-up ${WARMUP} s, measuring ${DURATION} s${outage ? `, cache Redis stopped (SIGSTOP) from ${(DURATION / 3).toFixed(0)} s to ${((2 * DURATION) / 3).toFixed(0)} s` : ''}`);
+/** The peers' Redis databases on our own cache Redis server (ours uses db 3). */
+const PEER_DB: Record<string, number> = { apicache: 5, bentocache: 6 };
+const peerRedisUrl = (peer: string) => `redis://127.0.0.1:${OWN_REDIS_PORT}/${PEER_DB[peer]}`;
+
+async function runPhase(plan: PhasePlan, redis: Redis, pg: Pg, orgId: () => number, personId: () => number): Promise<PhaseResult> {
+  const phase = plan.name;
+  const outageNote = plan.outage ? `, cache Redis ${plan.outage === 'hang' ? 'hung (SIGSTOP)' : 'killed'} from ${(DURATION / 3).toFixed(0)} s to ${((2 * DURATION) / 3).toFixed(0)} s` : '';
+  log(`\n== phase ${phase}: warm-up ${WARMUP} s, ${plan.connections ? `${CONNECTION_USERS.toLocaleString('en')} connections` : `measuring ${DURATION} s`}${outageNote}`);
   await clearCacheKeys(redis, NAMESPACE);
+  const peer = plan.cache === 'apicache' || plan.cache === 'bentocache' ? plan.cache : undefined;
+  if (peer) await flushPeerDb(peer);
   const [orgPort, peoplePort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const orgUrl = `http://127.0.0.1:${orgPort}`;
   const peopleUrl = `http://127.0.0.1:${peoplePort}`;
@@ -329,7 +389,8 @@ async function runPhase(phase: string, cacheEnabled: boolean, redis: Redis, pg: 
     NODE_ENV: 'production',
     DATABASE_URL, REDIS_URL, QUEUE_REDIS_URL,
     CACHE_NAMESPACE: NAMESPACE,
-    CACHE_ENABLED: String(cacheEnabled),
+    // The peers run with ours off: their own cache in its place (bench/src/peer-server.ts).
+    CACHE_ENABLED: String(plan.cache === 'ours'),
     ORGANISATIONS_API_PORT: String(orgPort),
     PEOPLE_API_PORT: String(peoplePort),
     CACHE_WORKER_PORT: String(workerPort),
@@ -338,15 +399,17 @@ async function runPhase(phase: string, cacheEnabled: boolean, redis: Redis, pg: 
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MINUTE: '0',
     JWT_SECRET,
+    ...(peer ? { BENCH_PEER: peer, BENCH_PEER_REDIS_URL: peerRedisUrl(peer) } : {}),
     ...(TRACING ? {} : { OTEL_SDK_DISABLED: 'true' }),
   };
-  const children = [
-    startNode(`${phase}:organisations`, SERVER('organisations-api'), env),
-    startNode(`${phase}:people`, SERVER('people-api'), env),
-  ];
+  const api = (service: string) => (peer
+    ? startNode(`${phase}:${service}`, join(__dirname, 'peer-server.js'), env, [service])
+    : startNode(`${phase}:${service}`, SERVER(service), env));
+  const children = [api('organisations-api'), api('people-api')];
   try {
     await Promise.all([waitForHealth(children[0]!, orgUrl), waitForHealth(children[1]!, peopleUrl)]);
-    // The worker after the APIs: its start-up warm-up GETs them.
+    // The worker after the APIs: its start-up warm-up GETs them. It runs in every phase (the outbox relay's
+    // backstop, the warm-up), so the database does the same background work whatever the cache.
     children.push(startNode(`${phase}:worker`, SERVER('cache-worker'), env));
     await waitForHealth(children[2]!, workerUrl);
     const reader = mintToken(JWT_SECRET, 'reader', { sub: 'bench', expiresInSeconds: 3600 });
@@ -357,33 +420,61 @@ async function runPhase(phase: string, cacheEnabled: boolean, redis: Redis, pg: 
     const freshness = await startFreshness(orgUrl, peopleUrl, reader, editor);
     let freshnessResult: Freshness | undefined;
     try {
-      const warm = newRecorder();
+      const seen = new Set<string>();
+      const warm = newRecorder(seen);
       await Promise.all([
         runMix(orgUrl, ORG_CONNECTIONS, WARMUP, orgPicker, reader, editor, warm),
         runMix(peopleUrl, PEOPLE_CONNECTIONS, WARMUP, peoplePicker, reader, editor, warm),
       ]);
-      const rec = newRecorder();
-      rec.on = true;
       const db0 = await dbTransactions(pg);
       const t0 = performance.now();
-      const timers: NodeJS.Timeout[] = [];
-      if (outage) {
-        rec.window = { from: t0 + (DURATION * 1000) / 3, to: t0 + (2 * DURATION * 1000) / 3, latencies: [], non2xx: 0 };
-        timers.push(setTimeout(() => outage.kill('SIGSTOP'), (DURATION * 1000) / 3));
-        timers.push(setTimeout(() => outage.kill('SIGCONT'), (2 * DURATION * 1000) / 3));
+      const rec = newRecorder(seen);
+      let connections: PhaseResult['connections'];
+      let results: autocannon.Result[] = [];
+      if (plan.connections) {
+        const figures = await holdConnections({
+          users: CONNECTION_USERS,
+          targets: [
+            { origin: orgUrl, nextPath: () => `/api/v1/organisations/${orgId()}` },
+            { origin: peopleUrl, nextPath: () => `/api/v1/people/${personId()}` },
+          ],
+          token: reader,
+          rampSeconds: 20,
+          holdSeconds: 20,
+          thinkMs: [15_000, 45_000],
+          timeoutMs: 10_000,
+        });
+        const lat = figures.latencies;
+        connections = {
+          users: figures.users, establishedAtEnd: figures.establishedAtEnd, establishedPeak: figures.establishedPeak,
+          requests: figures.requests, rps: round(figures.rps), errors: figures.errors, timeouts: figures.timeouts, non2xx: figures.non2xx,
+          hitRate: hitRateOf(figures.xCache), p50Ms: round(percentile(lat, 50)), p99Ms: round(percentile(lat, 99)), maxMs: round(lat.at(-1) ?? 0),
+        };
+      } else {
+        rec.on = true;
+        const timers: NodeJS.Timeout[] = [];
+        if (plan.outage) {
+          rec.window = { from: t0 + (DURATION * 1000) / 3, to: t0 + (2 * DURATION * 1000) / 3, latencies: [], non2xx: 0, errors: 0 };
+          timers.push(setTimeout(() => void startOutage(plan.outage!), (DURATION * 1000) / 3));
+          timers.push(setTimeout(() => void endOutage(plan.outage!), (2 * DURATION * 1000) / 3));
+        }
+        try {
+          results = await Promise.all([
+            runMix(orgUrl, ORG_CONNECTIONS, DURATION, orgPicker, reader, editor, rec),
+            runMix(peopleUrl, PEOPLE_CONNECTIONS, DURATION, peoplePicker, reader, editor, rec),
+          ]);
+        } finally {
+          rec.on = false;
+          for (const t of timers) clearTimeout(t);
+          if (plan.outage) await endOutage(plan.outage);
+        }
       }
-      const [a, b] = await Promise.all([
-        runMix(orgUrl, ORG_CONNECTIONS, DURATION, orgPicker, reader, editor, rec),
-        runMix(peopleUrl, PEOPLE_CONNECTIONS, DURATION, peoplePicker, reader, editor, rec),
-      ]);
-      rec.on = false;
-      for (const t of timers) clearTimeout(t);
-      if (outage) outage.kill('SIGCONT');
       const elapsed = (performance.now() - t0) / 1000;
       // Backends report their counters to pg_stat at most once a second: let the last report land.
       await sleep(1_500);
       const db1 = await dbTransactions(pg);
       freshnessResult = await freshness.stop();
+      const sweepFigures = plan.outage || plan.connections ? undefined : await sweep(orgUrl, reader);
       await sleep(500);
       const lag = await lagQuantiles(workerUrl);
       const mem = await redisMemory(redis);
@@ -391,43 +482,44 @@ async function runPhase(phase: string, cacheEnabled: boolean, redis: Redis, pg: 
       const all: number[] = [];
       const classes: Record<string, ClassFigures> = {};
       for (const [cls, list] of rec.latencies) {
-        list.sort((x, y) => x - y);
         all.push(...list);
         const statuses = rec.statuses.get(cls) ?? {};
         classes[cls] = {
           requests: list.length,
           rps: Math.round(list.length / elapsed),
-          p50Ms: round(percentile(list, 50)), p95Ms: round(percentile(list, 95)), p99Ms: round(percentile(list, 99)),
-          non2xx: Object.entries(statuses).filter(([s]) => !s.startsWith('2')).reduce((n, [, c]) => n + c, 0),
+          ...latencyOf(list),
+          non2xx: Object.entries(statuses).filter(([code]) => !code.startsWith('2')).reduce((sum, [, c]) => sum + c, 0),
         };
-        const x = rec.xcacheByClass.get(cls);
-        const looked = x ? (x.HIT ?? 0) + (x.MISS ?? 0) + (x.STALE ?? 0) : 0;
-        if (cacheEnabled && looked > 0) classes[cls]!.hitRate = round((1000 * (x!.HIT ?? 0)) / looked) / 1000;
+        const hitRate = plan.cache === 'none' ? null : hitRateOf(rec.xcacheByClass.get(cls));
+        if (hitRate !== null) classes[cls]!.hitRate = round(1000 * hitRate) / 1000;
+        const hits = rec.hitLatencies.get(cls);
+        if (hits?.length) classes[cls]!.hits = { requests: hits.length, ...latencyOf(hits) };
       }
-      all.sort((x, y) => x - y);
-      const hits = rec.xcache.HIT ?? 0;
-      const lookups = hits + (rec.xcache.MISS ?? 0) + (rec.xcache.STALE ?? 0);
+      const w = rec.window;
       return {
-        phase, cacheEnabled, durationSeconds: round(elapsed),
-        rps: Math.round(all.length / elapsed), requests: all.length,
-        errors: a.errors + b.errors, timeouts: a.timeouts + b.timeouts, non2xx: a.non2xx + b.non2xx,
-        overall: { p50Ms: round(percentile(all, 50)), p95Ms: round(percentile(all, 95)), p99Ms: round(percentile(all, 99)) },
+        phase, cache: plan.cache, durationSeconds: round(elapsed),
+        rps: Math.round((connections?.requests ?? all.length) / elapsed), requests: connections?.requests ?? all.length,
+        errors: results.reduce((sum, r) => sum + r.errors, 0), timeouts: results.reduce((sum, r) => sum + r.timeouts, 0), non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+        overall: latencyOf(all),
         classes,
         xCache: rec.xcache,
-        hitRate: cacheEnabled && lookups > 0 ? hits / lookups : null,
+        hitRate: plan.cache === 'none' ? null : hitRateOf(rec.xcache),
+        repeatShare: rec.reads ? rec.repeats / rec.reads : 0,
         dbTransactionsPerSecond: Math.round((db1.xacts - db0.xacts) / elapsed),
         dbTuplesReturnedPerSecond: Math.round((db1.tupReturned - db0.tupReturned) / elapsed),
         invalidationLag: lag,
         freshness: freshnessResult,
         redis: mem,
-        ...(rec.window ? { outage: (() => {
-          const w = rec.window!;
-          w.latencies.sort((x, y) => x - y);
-          return { seconds: round((w.to - w.from) / 1000), requests: w.latencies.length, non2xx: w.non2xx, p50Ms: round(percentile(w.latencies, 50)), p99Ms: round(percentile(w.latencies, 99)), maxMs: round(w.latencies.at(-1) ?? 0) };
+        ...(sweepFigures ? { sweep: sweepFigures } : {}),
+        ...(connections ? { connections } : {}),
+        ...(w && plan.outage ? { outage: (() => {
+          const lat = latencyOf(w.latencies);
+          return { kind: plan.outage!, seconds: round((w.to - w.from) / 1000), requests: w.latencies.length, non2xx: w.non2xx, errors: w.errors, p50Ms: lat.p50Ms, p99Ms: lat.p99Ms, maxMs: round(w.latencies.at(-1) ?? 0) };
         })() } : {}),
       };
     } finally {
       if (!freshnessResult) await freshness.stop().catch(() => undefined);
+      if (peer) await flushPeerDb(peer).catch(() => undefined);
     }
   } finally {
     await stopAll();
@@ -435,94 +527,6 @@ async function runPhase(phase: string, cacheEnabled: boolean, redis: Redis, pg: 
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
-
-// ---------------------------------------------------------------- report
-
-interface Verdict { name: string; value: string; target: string; ratio: string; pass: boolean }
-
-function verdicts(phases: PhaseResult[]): Verdict[] {
-  const none = phases.find((p) => !p.cacheEnabled);
-  const ours = phases.find((p) => p.cacheEnabled);
-  const out: Verdict[] = [];
-  if (ours?.hitRate !== null && ours?.hitRate !== undefined) {
-    out.push({ name: 'hit rate on the mix (our cache)', value: pct(ours.hitRate), target: '>= 95%', ratio: `${(ours.hitRate / 0.95).toFixed(2)}x of target`, pass: ours.hitRate >= 0.95 });
-  }
-  if (none && ours) {
-    const share = ours.dbTransactionsPerSecond / Math.max(1, none.dbTransactionsPerSecond);
-    out.push({ name: 'DB transactions/s, ours / no cache', value: pct(share), target: '<= 5%', ratio: `${ours.dbTransactionsPerSecond} vs ${none.dbTransactionsPerSecond}/s`, pass: share <= 0.05 });
-    const perReqNone = none.dbTransactionsPerSecond / Math.max(1, none.rps);
-    const perReqOurs = ours.dbTransactionsPerSecond / Math.max(1, ours.rps);
-    out.push({ name: 'DB transactions per request, ours / no cache', value: pct(perReqOurs / Math.max(1e-9, perReqNone)), target: '<= 5%', ratio: `${perReqOurs.toFixed(3)} vs ${perReqNone.toFixed(3)}`, pass: perReqOurs / Math.max(1e-9, perReqNone) <= 0.05 });
-    for (const cls of CACHED_COMPARE) {
-      const a = ours.classes[cls]?.rps ?? 0;
-      const b = none.classes[cls]?.rps ?? 0;
-      const ratio = a / Math.max(1, b);
-      out.push({ name: `${cls}: req/s ours / no cache`, value: `${ratio.toFixed(1)}x`, target: '>= 10x', ratio: `${a} vs ${b} req/s`, pass: ratio >= 10 });
-    }
-  }
-  for (const p of phases.filter((x) => x.outage)) {
-    const errs = p.outage!.non2xx + p.errors + p.timeouts;
-    out.push({ name: `errors while the cache Redis was stopped (${p.phase})`, value: String(errs), target: '0', ratio: `${p.outage!.requests} requests started in the ${p.outage!.seconds} s window, p99 ${p.outage!.p99Ms} ms, max ${p.outage!.maxMs} ms`, pass: errs === 0 });
-  }
-  for (const p of phases) {
-    out.push({ name: `stale reads (${p.phase})`, value: String(p.freshness.stale), target: '0', ratio: `of ${p.freshness.reads} checked reads, ${p.freshness.writes} writes`, pass: p.freshness.stale === 0 });
-  }
-  return out;
-}
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-
-function markdown(phases: PhaseResult[], results: Verdict[], sizes: Record<string, number>): string {
-  const lines: string[] = [];
-  lines.push(`# npm run bench: latest run`, '', `${new Date().toISOString()} · ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}) · Node ${process.version} · tracing ${TRACING ? 'on' : 'off'}`);
-  lines.push(`Data: ${Object.entries(sizes).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}. Mix: ${ORG_CONNECTIONS} connections on organisations-api, ${PEOPLE_CONNECTIONS} on people-api (closed loop), ${WARMUP} s warm-up + ${DURATION} s measured per phase, Zipf ids (s = ${ZIPF_S}), ${100 - WRITE_PCT}% reads / ${WRITE_PCT}% writes.`, '');
-  lines.push('## Per phase', '');
-  lines.push('| phase | req/s | p50 / p95 / p99 ms | errors (conn / timeouts / non-2xx) | hit rate | DB xacts/s | DB tuples returned/s | inval. lag p50 / p99 ms (n) | stale reads / checked | Redis used_memory (keys in db) |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|');
-  for (const p of phases) {
-    lines.push(`| ${p.phase} | ${p.rps.toLocaleString('en')} | ${p.overall.p50Ms} / ${p.overall.p95Ms} / ${p.overall.p99Ms} | ${p.errors} / ${p.timeouts} / ${p.non2xx} | ${p.hitRate === null ? '-' : pct(p.hitRate)} | ${p.dbTransactionsPerSecond.toLocaleString('en')} | ${p.dbTuplesReturnedPerSecond.toLocaleString('en')} | ${p.invalidationLag.p50Ms ?? '-'} / ${p.invalidationLag.p99Ms ?? '-'} (${p.invalidationLag.count}) | ${p.freshness.stale} / ${p.freshness.reads} | ${(p.redis.usedMemoryBytes / 1048576).toFixed(1)} MiB (${p.redis.keysDb}) |`);
-  }
-  lines.push('', '## Per route class', '');
-  lines.push(`| class | ${phases.map((p) => `${p.phase} req/s | ${p.phase} p50 / p95 / p99 ms (hit rate)`).join(' | ')} |`);
-  lines.push(`|---|${phases.map(() => '---|---|').join('')}`);
-  const classNames = [...new Set(phases.flatMap((p) => Object.keys(p.classes)))];
-  for (const cls of classNames) {
-    lines.push(`| ${cls} | ${phases.map((p) => { const c = p.classes[cls]; return c ? `${c.rps.toLocaleString('en')}${c.non2xx ? ` (${c.non2xx} non-2xx)` : ''} | ${c.p50Ms} / ${c.p95Ms} / ${c.p99Ms}${c.hitRate === undefined ? '' : ` · hits ${pct(c.hitRate)}`}` : '- | -'; }).join(' | ')} |`);
-  }
-  lines.push('', '## Against the seed guide\'s targets', '', '| figure | value | target | detail | |', '|---|---|---|---|---|');
-  for (const v of results) lines.push(`| ${v.name} | ${v.value} | ${v.target} | ${v.ratio} | ${v.pass ? 'PASS' : 'MISS'} |`);
-  lines.push('', 'Notes: DB load is PostgreSQL\'s `pg_stat_database` (xact_commit + xact_rollback; every autocommit statement is a transaction) for the bench database over the measured window, including the freshness checker and the worker\'s relay; per-class req/s in a closed-loop mix follows the mix weights, so the per-class ratio is close to the overall throughput ratio. Hit rate counts X-Cache on the mix\'s reads (HIT / (HIT + MISS + STALE)). Redis used_memory is the cache Redis server\'s (our own redis-server unless BENCH_REDIS_URL is set). The outage phase stops the cache Redis with SIGSTOP (a hung Redis) for the middle third of its measured window.');
-  return `${lines.join('\n')}\n`;
-}
-
-// ---------------------------------------------------------------- chart
-
-/** Two bar charts side by side, written by hand (no dependency): throughput and p99 per phase. */
-function chart(phases: PhaseResult[]): string {
-  const width = 720;
-  const height = 320;
-  const panel = (x0: number, title: string, values: number[], unit: string, colour: string): string => {
-    const w = width / 2 - 60;
-    const h = height - 110;
-    const max = Math.max(1, ...values);
-    const bw = w / Math.max(1, values.length) - 16;
-    const bars = values.map((v, i) => {
-      const bh = (v / max) * h;
-      const x = x0 + 8 + i * (bw + 16);
-      const y = 50 + h - bh;
-      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}" fill="${colour}"/>` +
-        `<text x="${(x + bw / 2).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="11">${v.toLocaleString('en')}${unit}</text>` +
-        `<text x="${(x + bw / 2).toFixed(1)}" y="${(50 + h + 16).toFixed(1)}" text-anchor="middle" font-size="11">${escapeXml(phases[i]!.phase)}</text>`;
-    }).join('');
-    return `<text x="${x0 + w / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${title}</text>` +
-      `<line x1="${x0}" y1="${50 + h}" x2="${x0 + w}" y2="${50 + h}" stroke="#333"/>${bars}`;
-  };
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">` +
-    `<rect width="100%" height="100%" fill="white"/>` +
-    panel(30, 'Throughput (req/s, whole mix)', phases.map((p) => p.rps), '', '#3b7dd8') +
-    panel(width / 2 + 30, 'p99 latency (ms, whole mix)', phases.map((p) => Math.round(p.overall.p99Ms)), ' ms', '#d8663b') +
-    `<text x="${width / 2}" y="${height - 12}" text-anchor="middle" font-size="11" fill="#555">npm run bench · ${new Date().toISOString().slice(0, 16)}Z · ${WRITE_PCT}% writes · ${DURATION} s per phase</text></svg>\n`;
-}
-const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 // ---------------------------------------------------------------- our own cache Redis
 
@@ -552,7 +556,45 @@ async function stopRedis(child: ChildProcess): Promise<void> {
   await new Promise<void>((r) => { const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 3_000); child.once('exit', () => { clearTimeout(t); r(); }); child.kill('SIGTERM'); });
 }
 
+/** Hang: SIGSTOP (connections stay open, nothing answers). Kill: SIGKILL (connections refused; it comes back empty). */
+let outageOn = false;
+async function startOutage(kind: 'hang' | 'kill'): Promise<void> {
+  if (!ownRedisProcess) return;
+  outageOn = true;
+  ownRedisProcess.kill(kind === 'hang' ? 'SIGSTOP' : 'SIGKILL');
+  log(`   cache Redis ${kind === 'hang' ? 'hung' : 'killed'}`);
+}
+async function endOutage(kind: 'hang' | 'kill'): Promise<void> {
+  if (!outageOn || !ownRedisProcess) return;
+  outageOn = false;
+  if (kind === 'hang') ownRedisProcess.kill('SIGCONT');
+  else await startRedis(OWN_REDIS_PORT);
+  log(`   cache Redis back (${kind === 'hang' ? 'resumed' : 'restarted, empty'})`);
+}
+
+async function flushPeerDb(peer: string): Promise<void> {
+  const client = new Redis(peerRedisUrl(peer), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  try { await client.connect(); await client.flushdb(); } finally { client.disconnect(); }
+}
+
 // ---------------------------------------------------------------- main
+
+function plan(): PhasePlan[] {
+  const phases: PhasePlan[] = [
+    { name: 'no-cache', cache: 'none' },
+    { name: 'ours', cache: 'ours' },
+  ];
+  // The peers, the outages and the connection phase need our own Redis server (to flush, stop and size it).
+  if (OWN_REDIS) {
+    for (const peer of PEERS) phases.push({ name: peer, cache: peer });
+    phases.push({ name: 'ours, Redis hung', cache: 'ours', outage: 'hang' });
+    phases.push({ name: 'ours, Redis killed', cache: 'ours', outage: 'kill' });
+  }
+  phases.push({ name: `ours, ${CONNECTION_USERS.toLocaleString('en')} connections`, cache: 'ours', connections: true });
+  const only = process.env.BENCH_PHASES?.split(',').map((x) => x.trim());
+  return only ? phases.filter((p) => only.some((o) => p.name === o || p.name.startsWith(`${o},`) || (o === 'connections' && p.connections))) : phases;
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -561,35 +603,33 @@ async function main(): Promise<void> {
   const orgId = zipf(MIX_SIZES.organisations, ZIPF_S);
   const personId = zipf(MIX_SIZES.people, ZIPF_S);
 
-  const ownRedis = OWN_REDIS ? await startRedis(OWN_REDIS_PORT) : undefined;
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  if (OWN_REDIS) await startRedis(OWN_REDIS_PORT);
+  // Reconnects by itself: the killed-Redis phase restarts the server under it.
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt) => Math.min(100 * attempt, 1_000) });
   redis.on('error', () => undefined);
   const pg = await createOrm({ databaseUrl: DATABASE_URL, poolMax: 1 });
   await redis.connect();
   const phases: PhaseResult[] = [];
   try {
-    const only = process.env.BENCH_PHASES?.split(',');
-    const plan: [string, boolean, ChildProcess | undefined][] = [['no-cache', false, undefined], ['ours', true, undefined]];
-    if (ownRedis) plan.push(['ours, Redis outage', true, ownRedis]);
-    for (const [name, enabled, outage] of plan) {
-      if (only && !only.some((o) => name.startsWith(o) && (o !== 'ours' || name === 'ours'))) continue;
-      phases.push(await runPhase(name, enabled, redis, pg, orgId, personId, outage));
-      const p = phases.at(-1)!;
-      log(`   ${p.rps} req/s, p99 ${p.overall.p99Ms} ms, hit rate ${p.hitRate === null ? '-' : pct(p.hitRate)}, DB ${p.dbTransactionsPerSecond} xacts/s, stale ${p.freshness.stale}/${p.freshness.reads}`);
+    for (const p of plan()) {
+      phases.push(await runPhase(p, redis, pg, orgId, personId));
+      const r = phases.at(-1)!;
+      log(`   ${r.rps} req/s, p99 ${r.overall.p99Ms} ms, hit rate ${r.hitRate === null ? '-' : `${(r.hitRate * 100).toFixed(1)}%`}, DB ${r.dbTransactionsPerSecond} xacts/s, stale ${r.freshness.stale}/${r.freshness.reads}${r.connections ? `, ${r.connections.establishedAtEnd} connections held, ${r.connections.errors + r.connections.timeouts + r.connections.non2xx} errors` : ''}`);
     }
   } finally {
     redis.disconnect();
     await pg.close(true);
-    if (ownRedis) await stopRedis(ownRedis);
+    if (ownRedisProcess) await stopRedis(ownRedisProcess);
   }
   const results = verdicts(phases);
-  const md = markdown(phases, results, sizes);
+  const settings = { writePercent: WRITE_PCT, warmupSeconds: WARMUP, durationSeconds: DURATION, orgConnections: ORG_CONNECTIONS, peopleConnections: PEOPLE_CONNECTIONS, zipfS: ZIPF_S, tracing: TRACING, data: sizes };
+  const md = markdown(phases, results, settings, NOTE);
   mkdirSync(OUT_DIR, { recursive: true });
-  writeFileSync(join(OUT_DIR, `${OUT_NAME}.svg`), chart(phases));
+  writeFileSync(join(OUT_DIR, `${OUT_NAME}.svg`), chart(phases, `npm run bench · ${new Date().toISOString().slice(0, 16)}Z · ${WRITE_PCT}% writes · ${DURATION} s per phase`));
   writeFileSync(join(OUT_DIR, `${OUT_NAME}.json`), `${JSON.stringify({
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
-    settings: { writePercent: WRITE_PCT, freshnessWritePauseMs: FRESHNESS_WRITE_MS, warmupSeconds: WARMUP, durationSeconds: DURATION, orgConnections: ORG_CONNECTIONS, peopleConnections: PEOPLE_CONNECTIONS, zipfS: ZIPF_S, tracing: TRACING, data: sizes },
+    settings: { ...settings, freshnessWritePauseMs: FRESHNESS_WRITE_MS, connectionUsers: CONNECTION_USERS, sweepSeconds: SWEEP_SECONDS },
     phases, targets: results,
   }, null, 2)}\n`);
   writeFileSync(join(OUT_DIR, `${OUT_NAME}.md`), md);
@@ -598,7 +638,16 @@ async function main(): Promise<void> {
   log(`written: ${['json', 'md', 'svg'].map((e) => relative(ROOT, join(OUT_DIR, `${OUT_NAME}.${e}`))).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-process.once('exit', () => { killAllNow(); ownRedisProcess?.kill('SIGKILL'); });
+const NOTE = [
+  'DB load is PostgreSQL\'s `pg_stat_database` (xact_commit + xact_rollback; every autocommit statement is a transaction) for the bench database over the measured window, including the freshness checker and the worker.',
+  'Hit rate counts X-Cache on the mix\'s reads (HIT / (HIT + MISS + STALE)); the repeat ceiling is the share of measured reads whose URL had been read before in the same phase (warm-up included): no cache without prefetching can hit more.',
+  'Per-class req/s in a closed-loop mix follows the mix weights, so per-class ratios track the overall one; the read-only sweep measures list, search and stats alone (32 connections, a few URLs each, after one second of fills).',
+  'apicache and bentocache are wired into the same routes with the same tags and the same write path (bench/src/peers.ts), each as its documentation shows; the worker\'s warm-up runs for them too.',
+  'The outage phases stop our cache Redis (own redis-server) for the middle third of the measured window: SIGSTOP (a hung server) or SIGKILL and a restart, empty.',
+  'The connection phase holds one keep-alive connection per user, reading details with 15-45 s think time (autocannon cannot open more connections than requests per second).',
+].join(' ');
+
+process.once('exit', () => { killAllNow(); ownRedisProcess?.kill('SIGCONT'); ownRedisProcess?.kill('SIGKILL'); });
 process.once('SIGINT', () => {
   process.stderr.write('\ninterrupted: stopping the servers\n');
   for (const instance of running) instance.stop();

@@ -1,0 +1,179 @@
+/**
+ * What `npm run bench` writes: the figures of each phase, the verdicts against the seed guide's and the
+ * issue's targets, as markdown (docs/benchmarks/bench.md) and a chart (bench.svg).
+ */
+import { cpus } from 'node:os';
+
+export type CacheKind = 'none' | 'ours' | 'apicache' | 'bentocache';
+
+export interface Freshness { writes: number; reads: number; stale: number; errors: number; examples: string[] }
+
+export interface Latency { p50Ms: number; p95Ms: number; p99Ms: number }
+
+export interface ClassFigures extends Latency {
+  requests: number;
+  rps: number;
+  non2xx: number;
+  hitRate?: number;
+  /** Latency of the requests the cache answered (X-Cache: HIT). */
+  hits?: Latency & { requests: number };
+}
+
+export interface SweepFigures { rps: number; p50Ms: number; p99Ms: number; hitRate: number | null; errors: number }
+
+export interface PhaseResult {
+  phase: string;
+  cache: CacheKind;
+  durationSeconds: number;
+  rps: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  overall: Latency;
+  classes: Record<string, ClassFigures>;
+  xCache: Record<string, number>;
+  hitRate: number | null;
+  /** Share of the measured reads whose URL had been read before in the phase: the best any cache could do without prefetching. */
+  repeatShare: number;
+  dbTransactionsPerSecond: number;
+  dbTuplesReturnedPerSecond: number;
+  invalidationLag: { count: number; p50Ms: number | null; p99Ms: number | null };
+  freshness: Freshness;
+  redis: { usedMemoryBytes: number; keysDb: number };
+  outage?: { kind: 'hang' | 'kill'; seconds: number; requests: number; non2xx: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /** Read-only closed loops on a few list, search and stats URLs, after the mix. */
+  sweep?: Record<string, SweepFigures>;
+  connections?: {
+    users: number; establishedAtEnd: number; establishedPeak: number; requests: number; rps: number;
+    errors: number; timeouts: number; non2xx: number; hitRate: number | null; p50Ms: number; p99Ms: number; maxMs: number;
+  };
+}
+
+export interface Settings {
+  writePercent: number; warmupSeconds: number; durationSeconds: number; orgConnections: number; peopleConnections: number;
+  zipfS: number; tracing: boolean; data: Record<string, number>;
+}
+
+export interface Verdict { name: string; value: string; target: string; detail: string; pass: boolean | null }
+
+export const SWEEP_CLASSES = ['org list', 'org search', 'org stats'] as const;
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const n = (x: number) => x.toLocaleString('en');
+
+/** The targets of issue 6 and the seed guide, each with its figure and ratio; pass null = for information. */
+export function verdicts(phases: PhaseResult[]): Verdict[] {
+  const none = phases.find((p) => p.cache === 'none' && !p.connections);
+  const ours = phases.find((p) => p.cache === 'ours' && !p.outage && !p.connections);
+  const out: Verdict[] = [];
+  if (ours?.hitRate != null) {
+    out.push({ name: 'hit rate on the mix (ours)', value: pct(ours.hitRate), target: '>= 95% (seed: 90%+)', detail: `${(ours.hitRate / 0.95).toFixed(2)}x of target; ${pct(ours.repeatShare)} of the reads repeated a URL read earlier in the phase (the ceiling without prefetch)`, pass: ours.hitRate >= 0.95 });
+  }
+  for (const p of phases.filter((x) => (x.cache === 'apicache' || x.cache === 'bentocache') && x.hitRate != null)) {
+    out.push({ name: `hit rate on the mix (${p.phase})`, value: pct(p.hitRate!), target: 'for comparison', detail: `repeat ceiling ${pct(p.repeatShare)}`, pass: null });
+  }
+  if (none && ours) {
+    const share = ours.dbTransactionsPerSecond / Math.max(1, none.dbTransactionsPerSecond);
+    out.push({ name: 'DB transactions/s, ours / no cache', value: pct(share), target: '<= 5%', detail: `${n(ours.dbTransactionsPerSecond)} vs ${n(none.dbTransactionsPerSecond)}/s (ours serves ${(ours.rps / Math.max(1, none.rps)).toFixed(1)}x the requests)`, pass: share <= 0.05 });
+    const perReq = (p: PhaseResult) => p.dbTransactionsPerSecond / Math.max(1, p.rps);
+    out.push({ name: 'DB transactions per request, ours / no cache', value: pct(perReq(ours) / Math.max(1e-9, perReq(none))), target: '<= 5%', detail: `${perReq(ours).toFixed(3)} vs ${perReq(none).toFixed(3)}`, pass: perReq(ours) / Math.max(1e-9, perReq(none)) <= 0.05 });
+    const detailNone = none.classes['org detail'];
+    const detailHit = ours.classes['org detail']?.hits;
+    if (detailNone && detailHit) {
+      const ratio = detailNone.p50Ms / Math.max(0.1, detailHit.p50Ms);
+      out.push({ name: 'GET organisation detail p50: no cache -> cached hit (seed: 500 ms -> 50 ms)', value: `${detailNone.p50Ms} -> ${detailHit.p50Ms} ms`, target: '>= 10x faster', detail: `${ratio.toFixed(1)}x; p99 ${detailNone.p99Ms} -> ${detailHit.p99Ms} ms`, pass: ratio >= 10 });
+    }
+    for (const cls of SWEEP_CLASSES) {
+      const a = ours.sweep?.[cls];
+      const b = none.sweep?.[cls];
+      if (!a || !b) continue;
+      const ratio = a.rps / Math.max(1, b.rps);
+      out.push({ name: `${cls}, read-only sweep: req/s ours / no cache`, value: `${ratio.toFixed(1)}x`, target: '>= 10x', detail: `${n(a.rps)} vs ${n(b.rps)} req/s; in the mix ${ours.classes[cls]?.rps ?? 0} vs ${none.classes[cls]?.rps ?? 0}`, pass: ratio >= 10 });
+    }
+  }
+  for (const p of phases.filter((x) => x.outage)) {
+    const o = p.outage!;
+    const errs = o.non2xx + o.errors;
+    out.push({ name: `errors while the cache Redis was ${o.kind === 'hang' ? 'hung (SIGSTOP)' : 'killed'} (${p.phase})`, value: n(errs), target: '0', detail: `${n(o.requests)} requests started in the ${o.seconds} s window, p99 ${o.p99Ms} ms, max ${o.maxMs} ms; whole phase ${p.errors + p.timeouts + p.non2xx} errors`, pass: errs === 0 && p.errors + p.timeouts + p.non2xx === 0 });
+  }
+  for (const p of phases.filter((x) => x.connections)) {
+    const c = p.connections!;
+    const errs = c.errors + c.timeouts + c.non2xx;
+    out.push({ name: `${n(c.users)} keep-alive connections (seed: 100 -> 10,000 users)`, value: `${n(c.establishedAtEnd)} held, ${n(errs)} errors`, target: `${n(c.users)} held, 0 errors`, detail: `${n(c.requests)} requests at ${n(Math.round(c.rps))} req/s, p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms, hit rate ${c.hitRate == null ? '-' : pct(c.hitRate)}`, pass: errs === 0 && c.establishedAtEnd >= c.users });
+  }
+  for (const p of phases) {
+    const ourCache = p.cache === 'ours' || p.cache === 'none';
+    out.push({ name: `stale reads (${p.phase})`, value: n(p.freshness.stale), target: ourCache ? '0' : 'observed', detail: `of ${n(p.freshness.reads)} checked reads after ${n(p.freshness.writes)} writes${p.freshness.examples[0] ? `; e.g. ${p.freshness.examples[0]}` : ''}`, pass: ourCache ? p.freshness.stale === 0 : null });
+  }
+  return out;
+}
+
+export function markdown(phases: PhaseResult[], results: Verdict[], settings: Settings, note: string): string {
+  const lines: string[] = [];
+  lines.push('# npm run bench: latest run', '', `${new Date().toISOString()} · ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}) · Node ${process.version} · tracing ${settings.tracing ? 'on' : 'off'}`);
+  lines.push(`Data: ${Object.entries(settings.data).map(([k, v]) => `${n(v)} ${k}`).join(', ')}. Mix: ${settings.orgConnections} connections on organisations-api, ${settings.peopleConnections} on people-api (closed loop), ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per phase, Zipf ids (s = ${settings.zipfS}), ${100 - settings.writePercent}% reads / ${settings.writePercent}% writes.`, '');
+  lines.push('## Against the targets', '', '| figure | value | target | detail | |', '|---|---|---|---|---|');
+  for (const v of results) lines.push(`| ${v.name} | ${v.value} | ${v.target} | ${v.detail} | ${v.pass === null ? 'info' : v.pass ? 'PASS' : 'MISS'} |`);
+  const mixPhases = phases.filter((p) => !p.connections);
+  lines.push('', '## Per phase (the mix)', '');
+  lines.push('| phase | req/s | p50 / p95 / p99 ms | errors (conn / timeouts / non-2xx) | hit rate (repeat ceiling) | DB xacts/s | DB tuples returned/s | inval. lag p50 / p99 ms (n) | stale reads / checked | Redis used_memory (keys in db) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const p of mixPhases) {
+    lines.push(`| ${p.phase} | ${n(p.rps)} | ${p.overall.p50Ms} / ${p.overall.p95Ms} / ${p.overall.p99Ms} | ${p.errors} / ${p.timeouts} / ${p.non2xx} | ${p.hitRate === null ? '-' : `${pct(p.hitRate)} (${pct(p.repeatShare)})`} | ${n(p.dbTransactionsPerSecond)} | ${n(p.dbTuplesReturnedPerSecond)} | ${p.invalidationLag.p50Ms ?? '-'} / ${p.invalidationLag.p99Ms ?? '-'} (${p.invalidationLag.count}) | ${p.freshness.stale} / ${p.freshness.reads} | ${(p.redis.usedMemoryBytes / 1048576).toFixed(1)} MiB (${n(p.redis.keysDb)}) |`);
+  }
+  lines.push('', '## Per route class (the mix): req/s and p50 / p99 ms; for cached phases, hit rate and the hits\' p50 / p99', '');
+  lines.push(`| class | ${mixPhases.map((p) => p.phase).join(' | ')} |`);
+  lines.push(`|---|${mixPhases.map(() => '---|').join('')}`);
+  for (const cls of [...new Set(mixPhases.flatMap((p) => Object.keys(p.classes)))]) {
+    lines.push(`| ${cls} | ${mixPhases.map((p) => {
+      const c = p.classes[cls];
+      if (!c) return '-';
+      const hits = c.hitRate === undefined ? '' : ` · ${pct(c.hitRate)} hits${c.hits ? ` (${c.hits.p50Ms} / ${c.hits.p99Ms})` : ''}`;
+      return `${n(c.rps)} req/s, ${c.p50Ms} / ${c.p99Ms}${c.non2xx ? ` (${c.non2xx} non-2xx)` : ''}${hits}`;
+    }).join(' | ')} |`);
+  }
+  const swept = phases.filter((p) => p.sweep);
+  if (swept.length) {
+    lines.push('', '## Read-only sweep (after the mix, no writes): req/s and p50 / p99 ms', '');
+    lines.push(`| class | ${swept.map((p) => p.phase).join(' | ')} |`);
+    lines.push(`|---|${swept.map(() => '---|').join('')}`);
+    for (const cls of SWEEP_CLASSES) {
+      lines.push(`| ${cls} | ${swept.map((p) => { const s = p.sweep![cls]; return s ? `${n(s.rps)} req/s, ${s.p50Ms} / ${s.p99Ms}${s.hitRate === null ? '' : ` · ${pct(s.hitRate)} hits`}${s.errors ? ` · ${s.errors} errors` : ''}` : '-'; }).join(' | ')} |`);
+    }
+  }
+  for (const p of phases.filter((x) => x.connections)) {
+    const c = p.connections!;
+    lines.push('', `## ${p.phase}`, '', `${n(c.users)} users, each on its own keep-alive connection, reading organisation and person details (Zipf ids) with a think time between requests: ${n(c.establishedAtEnd)} connections established at the end (peak ${n(c.establishedPeak)}), ${n(c.requests)} requests at ${n(Math.round(c.rps))} req/s, errors ${c.errors}, timeouts ${c.timeouts}, non-2xx ${c.non2xx}, p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms, max ${c.maxMs} ms, hit rate ${c.hitRate == null ? '-' : pct(c.hitRate)}; stale reads ${p.freshness.stale} of ${p.freshness.reads}.`);
+  }
+  lines.push('', `Notes: ${note}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Two bar charts side by side, written by hand (no dependency): throughput and p99 of the mix per phase. */
+export function chart(phases: PhaseResult[], caption: string): string {
+  const mix = phases.filter((p) => !p.connections);
+  const width = 960;
+  const height = 340;
+  const panel = (x0: number, title: string, values: number[], unit: string, colour: string): string => {
+    const w = width / 2 - 60;
+    const h = height - 120;
+    const max = Math.max(1, ...values);
+    const bw = w / Math.max(1, values.length) - 10;
+    const bars = values.map((v, i) => {
+      const bh = (v / max) * h;
+      const x = x0 + 6 + i * (bw + 10);
+      const y = 50 + h - bh;
+      return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${bh.toFixed(1)}" fill="${colour}"/>` +
+        `<text x="${(x + bw / 2).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="10">${v.toLocaleString('en')}${unit}</text>` +
+        `<text x="${(x + bw / 2).toFixed(1)}" y="${(50 + h + 14).toFixed(1)}" text-anchor="middle" font-size="9">${escapeXml(mix[i]!.phase.replace('ours, ', ''))}</text>`;
+    }).join('');
+    return `<text x="${x0 + w / 2}" y="24" text-anchor="middle" font-size="14" font-weight="bold">${title}</text>` +
+      `<line x1="${x0}" y1="${50 + h}" x2="${x0 + w}" y2="${50 + h}" stroke="#333"/>${bars}`;
+  };
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">` +
+    '<rect width="100%" height="100%" fill="white"/>' +
+    panel(30, 'Throughput (req/s, whole mix)', mix.map((p) => p.rps), '', '#3b7dd8') +
+    panel(width / 2 + 30, 'p99 latency (ms, whole mix)', mix.map((p) => Math.round(p.overall.p99Ms)), '', '#d8663b') +
+    `<text x="${width / 2}" y="${height - 12}" text-anchor="middle" font-size="11" fill="#555">${escapeXml(caption)}</text></svg>\n`;
+}
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
