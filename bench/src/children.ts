@@ -72,6 +72,16 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/** Peak resident memory (VmHWM) of a process in MiB, from /proc; undefined where there is none. */
+export function peakRssMiB(pid: number | undefined): number | undefined {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 102.4) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** SIGTERM (graceful shutdown), then SIGKILL for any child still alive after `graceMs`. */
 export async function stopAll(graceMs = 5_000): Promise<void> {
   await Promise.all([...running].map((child) => new Promise<void>((resolve) => {

@@ -41,6 +41,8 @@ export interface PhaseResult {
   invalidationLag: { count: number; p50Ms: number | null; p99Ms: number | null };
   freshness: Freshness;
   redis: { usedMemoryBytes: number; keysDb: number };
+  /** Peak resident memory of each process of the phase (MiB). */
+  peakRssMiB: Record<string, number | null>;
   outage?: { kind: 'hang' | 'kill'; seconds: number; requests: number; non2xx: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number };
   /** Read-only closed loops on a few list, search and stats URLs, after the mix. */
   sweep?: Record<string, SweepFigures>;
@@ -141,6 +143,8 @@ export function markdown(phases: PhaseResult[], results: Verdict[], settings: Se
       lines.push(`| ${cls} | ${swept.map((p) => { const s = p.sweep![cls]; return s ? `${n(s.rps)} req/s, ${s.p50Ms} / ${s.p99Ms}${s.hitRate === null ? '' : ` · ${pct(s.hitRate)} hits`}${s.errors ? ` · ${s.errors} errors` : ''}` : '-'; }).join(' | ')} |`);
     }
   }
+  lines.push('', '## Peak resident memory per process (MiB)', '', '| phase | organisations-api | people-api | cache-worker |', '|---|---|---|---|');
+  for (const p of phases) lines.push(`| ${p.phase} | ${p.peakRssMiB['organisations-api'] ?? '-'} | ${p.peakRssMiB['people-api'] ?? '-'} | ${p.peakRssMiB['cache-worker'] ?? '-'} |`);
   for (const p of phases.filter((x) => x.connections)) {
     const c = p.connections!;
     lines.push('', `## ${p.phase}`, '', `${n(c.users)} users, each on its own keep-alive connection, reading organisation and person details (Zipf ids) with a think time between requests: ${n(c.establishedAtEnd)} connections established at the end (peak ${n(c.establishedPeak)}), ${n(c.requests)} requests at ${n(Math.round(c.rps))} req/s, errors ${c.errors}, timeouts ${c.timeouts}, non-2xx ${c.non2xx}, p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms, max ${c.maxMs} ms, hit rate ${c.hitRate == null ? '-' : pct(c.hitRate)}; stale reads ${p.freshness.stale} of ${p.freshness.reads}.`);

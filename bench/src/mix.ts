@@ -17,7 +17,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createOrm } from '@crm/database';
 import { mintToken } from '@crm/http';
-import { freePort, killAllNow, startNode, stopAll, waitForHealth } from './children';
+import { freePort, killAllNow, peakRssMiB, startNode, stopAll, waitForHealth } from './children';
 import { holdConnections } from './connections';
 import { clearCacheKeys } from './data';
 import { MIX_SIZES, prepareMixDatabase } from './mix-data';
@@ -478,6 +478,7 @@ async function runPhase(plan: PhasePlan, redis: Redis, pg: Pg, orgId: () => numb
       await sleep(500);
       const lag = await lagQuantiles(workerUrl);
       const mem = await redisMemory(redis);
+      const processes = Object.fromEntries(['organisations-api', 'people-api', 'cache-worker'].map((name, i) => [name, peakRssMiB(children[i]?.pid) ?? null]));
 
       const all: number[] = [];
       const classes: Record<string, ClassFigures> = {};
@@ -510,6 +511,7 @@ async function runPhase(plan: PhasePlan, redis: Redis, pg: Pg, orgId: () => numb
         invalidationLag: lag,
         freshness: freshnessResult,
         redis: mem,
+        peakRssMiB: processes,
         ...(sweepFigures ? { sweep: sweepFigures } : {}),
         ...(connections ? { connections } : {}),
         ...(w && plan.outage ? { outage: (() => {
