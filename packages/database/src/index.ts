@@ -4,6 +4,8 @@ export { MIGRATIONS } from './migrations';
 export { MikroORM, EntityManager, RequestContext, LockMode, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
 export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
 export { requestContext, databaseProbe } from './request-context';
+export { ReplicaRouter, replicaRouter, withReadRouting, type ReadTarget, type ReplicaRoutingOptions } from './replicas';
+export { startReplicaCluster, type ReplicaCluster, type ReplicaClusterOptions } from './replica-testing';
 export * from './seed';
 export { TAGS, tagsForChange, type Change, type ChangeKind } from './cache-tags';
 export {

@@ -3,16 +3,26 @@ import { Migrator } from '@mikro-orm/migrations';
 import { Client } from 'pg';
 import { ALL_ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { pinPrimaryAfterCommit, registerRouter, replicaRoutingDriver, ReplicaRouter, type ReplicaRoutingOptions } from './replicas';
 
 export interface OrmOptions {
   databaseUrl: string;
   poolMax?: number;
   /** Called once per SQL statement sent: counts queries for metrics and tests. */
   onQuery?: (sql: string) => void;
+  /** Streaming replicas of `databaseUrl`; requests read one only when it has caught up (see ReplicaRouter). */
+  replicaUrls?: string[];
+  /** How reads are routed to the replicas (metrics, logging, timeouts). */
+  replicaRouting?: ReplicaRoutingOptions;
 }
+
+/** A replica that does not answer must not hold a read for long: it falls back to the primary. */
+const REPLICA_CONNECT_TIMEOUT_MS = 2_000;
 
 /** Connects MikroORM to PostgreSQL. Never syncs the schema: migrations do that. */
 export async function createOrm(options: OrmOptions): Promise<MikroORM> {
+  const replicaUrls = options.replicaUrls ?? [];
+  const router = replicaUrls.length > 0 ? new ReplicaRouter(options.replicaRouting) : null;
   const config = defineConfig({
     clientUrl: options.databaseUrl,
     entities: ALL_ENTITIES,
@@ -25,8 +35,19 @@ export async function createOrm(options: OrmOptions): Promise<MikroORM> {
     ...(options.onQuery
       ? { onQuery: (sql: string) => { options.onQuery!(sql); return sql; } }
       : {}),
+    ...(router
+      ? {
+          driver: replicaRoutingDriver(router),
+          replicas: replicaUrls.map((url, i) => ({
+            name: `replica-${i + 1}`, clientUrl: url, driverOptions: { connectionTimeoutMillis: REPLICA_CONNECT_TIMEOUT_MS },
+          })),
+          subscribers: [pinPrimaryAfterCommit(router)],
+        }
+      : {}),
   });
-  return MikroORM.init(config);
+  const orm = await MikroORM.init(config);
+  if (router) registerRouter(orm, router);
+  return orm;
 }
 
 /** Creates the database named in the URL if it does not exist (connecting to the `postgres` database). */

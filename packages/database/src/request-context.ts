@@ -1,9 +1,14 @@
 import type { RequestHandler } from 'express';
 import { RequestContext, type MikroORM } from '@mikro-orm/postgresql';
+import { withReadRouting } from './replicas';
 
-/** A fresh MikroORM identity map per request, so requests never share entities. */
+/**
+ * A fresh MikroORM identity map per request, so requests never share entities. With replicas, the request's
+ * reads go to one only if it has replayed every write acknowledged before its first read (checked lazily there,
+ * so requests answered from the cache pay nothing).
+ */
 export function requestContext(orm: MikroORM): RequestHandler {
-  return (_req, _res, next) => RequestContext.create(orm.em, next);
+  return (_req, _res, next) => withReadRouting(orm, () => RequestContext.create(orm.em, next));
 }
 
 /** The health probe for PostgreSQL: rejects when a trivial query cannot run. */

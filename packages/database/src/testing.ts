@@ -4,12 +4,13 @@ import { migrate } from './orm';
 /** The database the tests use; never the one `npm start` fills. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm_test';
 
-let migrated: Promise<string[]> | undefined;
+const migrated = new Map<string, Promise<string[]>>();
 
-/** Creates and migrates the test database once per process. */
+/** Creates and migrates a test database once per process. */
 export function prepareTestDatabase(url = TEST_DATABASE_URL): Promise<string[]> {
-  migrated ??= migrate(url);
-  return migrated;
+  let done = migrated.get(url);
+  if (!done) migrated.set(url, done = migrate(url));
+  return done;
 }
 
 /** Empties every table and restarts ids, so each test file starts from nothing. */

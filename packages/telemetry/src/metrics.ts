@@ -5,6 +5,7 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly dbQueries: Counter<'service'>;
+  readonly dbReads: Counter<'target'>;
   readonly cacheRequests: Counter<'prefix' | 'result'>;
   readonly cacheOperationDuration: Histogram<'operation'>;
 
@@ -22,6 +23,12 @@ export class ServiceMetrics {
       name: 'db_queries_total',
       help: 'SQL statements sent to PostgreSQL',
       labelNames: ['service'],
+      registers: [this.registry],
+    });
+    this.dbReads = new Counter({
+      name: 'db_reads_total',
+      help: 'Reads outside transactions when read replicas are configured, by target (replica or primary)',
+      labelNames: ['target'],
       registers: [this.registry],
     });
     this.cacheRequests = new Counter({
@@ -52,6 +59,11 @@ export class ServiceMetrics {
   /** Counts one SQL statement (wired to the ORM's onQuery hook). */
   countQuery(): void {
     this.dbQueries.inc({ service: this.service });
+  }
+
+  /** Counts one read by where it went (`replica`, `primary`); wired to the ORM's replica routing. */
+  countRead(target: string): void {
+    this.dbReads.inc({ target });
   }
 
   /** The Prometheus text exposition and its content type. */
