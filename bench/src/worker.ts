@@ -1,0 +1,113 @@
+/**
+ * `npm run bench:worker`: how many invalidation jobs one cache-worker process runs per second, and two.
+ * Each round enqueues BENCH_JOBS `cache-invalidation` jobs (an admin invalidation of three tags each, so no
+ * warm-up follows) on a queue Redis of its own, starts the workers as real processes, and times the drain.
+ * Prints the figures and writes docs/benchmarks/worker.json (docs/scaling.md quotes them).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { ensureDatabase, migrate } from '@crm/database';
+import { JOB_OPTIONS, QUEUES, invalidationJobId, openQueue } from '@crm/jobs';
+import { freePort, killAllNow, peakRssMiB, startNode, stopAll, waitForHealth } from './children';
+import { log, positiveNumber, sleep } from './util';
+
+const ROOT = resolve(__dirname, '..', '..');
+const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm_bench';
+const PORT = Math.round(positiveNumber('BENCH_WORKER_REDIS_PORT', 6431));
+const JOBS = Math.round(positiveNumber('BENCH_JOBS', 20_000));
+const CONCURRENCY = Math.round(positiveNumber('BENCH_WORKER_CONCURRENCY', 10));
+
+let redisServer: ChildProcess | undefined;
+
+async function startRedis(): Promise<void> {
+  redisServer = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const probe = new Redis({ port: PORT, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    try { await probe.connect(); await probe.ping(); probe.disconnect(); return; } catch { probe.disconnect(); await sleep(100); }
+  }
+  throw new Error(`redis-server on port ${PORT} did not start`);
+}
+
+interface Round { workers: number; jobs: number; seconds: number; jobsPerSecond: number; peakRssMiB: (number | null)[] }
+
+async function round(workers: number, round: number): Promise<Round> {
+  const redis = new Redis({ port: PORT });
+  await redis.flushall();
+  const queue = openQueue(QUEUES.invalidation, { host: '127.0.0.1', port: PORT });
+  // Paused while the jobs go in and the workers start: the clock runs from resume to the last job.
+  await queue.pause();
+  const occurredAt = new Date().toISOString();
+  for (let i = 0; i < JOBS; i += 1_000) {
+    await queue.addBulk(Array.from({ length: Math.min(1_000, JOBS - i) }, (_, k) => {
+      const eventId = String(round * 10_000_000 + i + k + 1);
+      return {
+        name: 'cache.invalidated',
+        data: { event: 'cache.invalidated', entity: 'cache', id: 0, tags: [`organisation:${i + k}`, `person:${i + k}`, 'organisations'], occurredAt, eventId, payload: {}, trace: null },
+        opts: { ...JOB_OPTIONS, jobId: invalidationJobId(eventId) },
+      };
+    }));
+  }
+  log(`${workers} worker(s): ${JOBS.toLocaleString('en')} jobs waiting`);
+  const secret = randomBytes(24).toString('hex');
+  const children: ChildProcess[] = [];
+  for (let w = 0; w < workers; w++) {
+    const port = await freePort();
+    const child = startNode(`worker-${w}`, join(ROOT, 'services', 'cache-worker', 'dist', 'server.js'), {
+      ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'error', OTEL_SDK_DISABLED: 'true',
+      DATABASE_URL, REDIS_URL: `redis://127.0.0.1:${PORT}/0`, QUEUE_REDIS_URL: `redis://127.0.0.1:${PORT}/0`,
+      CACHE_NAMESPACE: 'crm-benchw', CACHE_WORKER_PORT: String(port), JWT_SECRET: secret,
+      WARMUP_ON_START: 'false', WORKER_CONCURRENCY: String(CONCURRENCY),
+    });
+    children.push(child);
+    await waitForHealth(child, `http://127.0.0.1:${port}`);
+  }
+  const started = performance.now();
+  await queue.resume();
+  for (;;) {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+    if ((counts.completed ?? 0) + (counts.failed ?? 0) >= JOBS) {
+      if (counts.failed) throw new Error(`${counts.failed} jobs failed`);
+      break;
+    }
+    await sleep(50);
+  }
+  const seconds = (performance.now() - started) / 1_000;
+  const rss = children.map((c) => peakRssMiB(c.pid) ?? null);
+  await stopAll();
+  await queue.close();
+  redis.disconnect();
+  const result = { workers, jobs: JOBS, seconds: Math.round(seconds * 10) / 10, jobsPerSecond: Math.round(JOBS / seconds), peakRssMiB: rss };
+  log(`  drained in ${result.seconds} s: ${result.jobsPerSecond.toLocaleString('en')} jobs/s, peak RSS ${rss.join(', ')} MiB`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  await ensureDatabase(DATABASE_URL);
+  await migrate(DATABASE_URL);
+  await startRedis();
+  const rounds: Round[] = [];
+  try {
+    rounds.push(await round(1, 1));
+    rounds.push(await round(2, 2));
+  } finally {
+    redisServer?.kill('SIGKILL');
+  }
+  const out = join(ROOT, 'docs', 'benchmarks');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'worker.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, concurrency: CONCURRENCY, rounds }, null, 2)}\n`);
+  log(`scaling: 2 workers drain ${(rounds[1]!.jobsPerSecond / rounds[0]!.jobsPerSecond).toFixed(2)}x as fast as 1 (on ${cpus().length} CPUs, Redis included); written docs/benchmarks/worker.json`);
+}
+
+process.once('exit', () => { killAllNow(); redisServer?.kill('SIGKILL'); });
+main().catch(async (error: unknown) => {
+  process.stderr.write(`bench:worker failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  await stopAll();
+  redisServer?.kill('SIGKILL');
+  process.exitCode = 1;
+});
