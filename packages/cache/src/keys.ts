@@ -10,6 +10,17 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/*
+ * Redis Cluster rule: a command (MGET, MSET, a Lua script, a MULTI) may only touch keys of one hash slot.
+ * The cache lays its keys out so every multi-key command stays in one slot:
+ * - tag tokens and applied-event markers: `{<ns>:tags}:<tag>`, `{<ns>:tags}:~applied:<id>@<ms>`; one hash tag, one
+ *   slot, so MGET of an entry's tags, MSET of an invalidation and the apply-event script (marker + tokens) are one command;
+ * - entries `<ns>:<key>`, fill locks `<ns>:<key>:fill` and the stats hash `<ns>:stats`: no hash tag, spread over
+ *   the masters, and only ever used by single-key commands (GET, SET, EXISTS, HINCRBY, a one-key EVAL);
+ * - whatever spans masters (SCAN + UNLINK of a namespace, DBSIZE, INFO, CONFIG GET) runs on each master, one key per UNLINK.
+ * Never add a multi-key command over entry keys, nor a key outside `{<ns>:tags}` to a script that touches tags.
+ */
+
 /**
  * The contract's key: `<prefix>:<operation>:<hash of the validated, normalised parameters>`.
  * Parameters are validated (unknown ones rejected) before they get here, so keys are bounded.

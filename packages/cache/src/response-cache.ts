@@ -1,14 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Logger } from '@crm/telemetry';
 import { CircuitBreaker } from './breaker';
+import { dataNodes, isCluster, pingRedis, type RedisClient } from './redis';
 import { decodeEntry, encodeEntry, type Entry } from './entry';
 import { StatsRecorder, type CacheResult } from './stats';
 
 export interface ResponseCacheOptions {
-  redis: Redis;
+  /** A single server or a cluster (see keys.ts for how keys stay in one slot per command). */
+  redis: RedisClient;
   logger: Logger;
   /** Every key of this application starts with `<namespace>:`; DELETE /cache removes only those. */
   namespace?: string;
@@ -130,13 +132,42 @@ export class ResponseCache {
     options.redis.on('ready', () => { this.breaker.success(); void this.settleOwed(); });
     const onOpen = this.breaker.onOpen;
     this.breaker.onOpen = () => { this.noteOutage(); onOpen?.(); };
+    if (isCluster(options.redis)) this.watchCluster(options.redis);
+  }
+
+  /**
+   * A cluster stays `ready` when one master dies: its node's connection ending is the outage signal. What that
+   * master acknowledged but had not yet replicated is lost when its replica takes over (tag tokens rolled back),
+   * so the outbox is replayed before anything is served again, as after a standalone server's crash.
+   */
+  private watchCluster(cluster: Cluster): void {
+    // Only a connection that was up counts: during a failover the client keeps dialling the dead master, and
+    // each failed attempt must not start another replay.
+    const served = new WeakSet<Redis>();
+    const watch = (node: Redis) => {
+      if (node.status === 'ready') served.add(node);
+      node.once('ready', () => served.add(node));
+    };
+    cluster.nodes().forEach(watch);
+    cluster.on('+node', watch);
+    cluster.on('-node', (node: Redis) => { if (served.has(node)) this.noteOutage(); });
+    // A new set of masters (a replica promoted): if the tags' master answers, close the breaker at once, as a
+    // standalone connection's ready check does, rather than wait it out.
+    let masters = '';
+    cluster.on('refresh', () => {
+      const now = cluster.nodes('master').map((n) => `${n.options.host}:${n.options.port}`).sort().join(',');
+      if (now === masters) return;
+      masters = now;
+      if (this.breaker.state === 'closed') return;
+      cluster.exists(this.tagKey('~probe')).then(() => { this.breaker.success(); void this.settleOwed(); }, () => undefined);
+    });
   }
 
   private noteOutage(): void {
     if (this.options.replay) this.replayFrom = Math.min(this.replayFrom ?? Infinity, this.lastOkAt);
   }
 
-  get redis(): Redis {
+  get redis(): RedisClient {
     return this.options.redis;
   }
 
@@ -153,10 +184,10 @@ export class ResponseCache {
     return `${this.namespace}:stats`;
   }
 
-  /** The health probe: rejects when Redis does not answer (quickly: the client never queues). */
+  /** The health probe: rejects when Redis (every master of a cluster) does not answer (quickly: the client never queues). */
   async ping(): Promise<void> {
     if (this.redis.status !== 'ready') throw new Error(`redis is ${this.redis.status}`);
-    await this.redis.ping();
+    await pingRedis(this.redis);
   }
 
   /** True when Redis may be used right now (breaker closed or probing, nothing owed). */
@@ -370,32 +401,42 @@ export class ResponseCache {
     return null;
   }
 
-  /** Deletes this application's keys under `<prefix>` (admin path, never a request path): SCAN in batches, UNLINK. */
+  /**
+   * Deletes this application's keys under `<prefix>` (admin path, never a request path): SCAN in batches, UNLINK.
+   * On a cluster, on each master (SCAN sees one node's keys), one key per UNLINK (a batch would span slots).
+   */
   async deletePrefix(prefix = ''): Promise<number> {
     let deleted = 0;
     // `organisations` matches `organisations:*` and nothing like `organisations-x`; the stats hash is never deleted.
     const patterns = prefix ? [`${this.namespace}:${prefix}:*`] : [`${this.namespace}:*`, `{${this.namespace}:tags}:*`];
-    for (const match of patterns) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
-        cursor = next;
-        const deletable = keys.filter((k) => k !== this.statsKey);
-        if (deletable.length) deleted += await this.redis.unlink(...deletable);
-      } while (cursor !== '0');
+    const cluster = isCluster(this.redis);
+    for (const node of dataNodes(this.redis)) {
+      for (const match of patterns) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 500);
+          cursor = next;
+          const deletable = keys.filter((k) => k !== this.statsKey);
+          if (deletable.length === 0) continue;
+          deleted += cluster
+            ? (await Promise.all(deletable.map((k) => node.unlink(k)))).reduce((a, b) => a + b, 0)
+            : await node.unlink(...deletable);
+        } while (cursor !== '0');
+      }
     }
     return deleted;
   }
 
-  /** System-wide stats: counters from every replica, plus Redis keys and memory. */
+  /**
+   * System-wide stats: counters from every replica, plus Redis keys and memory. On a cluster, keys, memory and
+   * evictions are summed over the masters (replicas hold copies). keysCount is DBSIZE: every key of the cache
+   * Redis, as on a single server; counting only this namespace would take a SCAN of the whole keyspace per call.
+   */
   async readStats(): Promise<CacheStats> {
     await this.stats.flush();
     const counters = (await this.guarded(() => this.redis.hgetall(this.statsKey))) ?? null;
-    const [memory, statsInfo, keys] = await Promise.all([
-      this.guarded(() => this.redis.info('memory')),
-      this.guarded(() => this.redis.info('stats')),
-      this.guarded(() => this.redis.dbsize()),
-    ]);
+    const nodes = dataNodes(this.redis);
+    const perNode = await this.guarded(() => Promise.all(nodes.map((node) => Promise.all([node.info('memory'), node.info('stats'), node.dbsize()]))));
     const byPrefix: Record<string, { hits: number; misses: number; hitRate: number }> = {};
     let hits = 0;
     let misses = 0;
@@ -409,16 +450,18 @@ export class ResponseCache {
     }
     for (const entry of Object.values(byPrefix)) entry.hitRate = rate(entry.hits, entry.misses);
     const field = (info: string | undefined, name: string) => info?.match(new RegExp(`^${name}:(.*)$`, 'm'))?.[1]?.trim();
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const memoryUsedBytes = perNode ? sum(perNode.map(([memory]) => Number(field(memory, 'used_memory') ?? 0))) : 0;
     return {
       available: counters !== null,
       hits,
       misses,
       totalRequests: hits + misses,
       hitRate: rate(hits, misses),
-      keysCount: keys ?? 0,
-      memoryUsed: field(memory, 'used_memory_human') ?? 'unknown',
-      memoryUsedBytes: Number(field(memory, 'used_memory') ?? 0),
-      evictedKeys: Number(field(statsInfo, 'evicted_keys') ?? 0),
+      keysCount: perNode ? sum(perNode.map(([, , keys]) => keys)) : 0,
+      memoryUsed: !perNode ? 'unknown' : perNode.length === 1 ? (field(perNode[0]![0], 'used_memory_human') ?? 'unknown') : humanBytes(memoryUsedBytes),
+      memoryUsedBytes,
+      evictedKeys: perNode ? sum(perNode.map(([, stats]) => Number(field(stats, 'evicted_keys') ?? 0))) : 0,
       byPrefix,
     };
   }
@@ -445,6 +488,16 @@ export interface CacheStats {
   memoryUsedBytes: number;
   evictedKeys: number;
   byPrefix: Record<string, { hits: number; misses: number; hitRate: number }>;
+}
+
+/** Bytes as Redis writes `used_memory_human` (`1.05M`). */
+function humanBytes(bytes: number): string {
+  if (bytes < 1_024) return `${bytes}B`;
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  let value = bytes / 1_024;
+  let unit = 0;
+  while (value >= 1_024 && unit < units.length - 1) { value /= 1_024; unit++; }
+  return `${value.toFixed(2)}${units[unit]}`;
 }
 
 const rate = (hits: number, misses: number) => (hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 100);

@@ -1,16 +1,17 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis';
 
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'error';
 
 /**
  * Counts hits and misses per prefix in memory and adds them to one Redis hash every second
- * (one pipelined round trip per flush, never one per request), so counts are system-wide.
+ * (one pipelined round trip per flush, never one per request), so counts are system-wide. One key: on a
+ * cluster the pipeline goes to one master.
  */
 export class StatsRecorder {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly redis: Redis, private readonly statsKey: string, flushMs = 1_000) {
+  constructor(private readonly redis: RedisClient, private readonly statsKey: string, flushMs = 1_000) {
     this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
   }

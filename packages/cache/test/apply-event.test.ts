@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { createLogger } from '@crm/telemetry';
-import { createCacheRedis, ResponseCache } from '../src';
+import { createCacheRedis, ResponseCache, type RedisClient } from '../src';
 
 // Applied-once events against the local Redis, in a namespace of the test's own.
 const logger = createLogger('cache-test', 'silent');
-let redis: Redis;
+let redis: RedisClient;
 let cache: ResponseCache;
 const observed: string[] = [];
 

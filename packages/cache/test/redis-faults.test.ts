@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, cacheKey } from '../src';
+import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, cacheKey, type RedisClient } from '../src';
 
 // A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.
 const server = new RedisServer(6410);
@@ -15,7 +14,7 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_0
 }
 
 describe('the cache when Redis hangs or dies', () => {
-  let redis: Redis;
+  let redis: RedisClient;
   let cache: ResponseCache;
 
   beforeAll(async () => {

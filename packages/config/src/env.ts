@@ -13,6 +13,30 @@ const redisUrl = z
   .string()
   .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL');
 
+/** A Redis node, as in REDIS_CLUSTER_NODES. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** Where a Redis is: a URL, or the seed nodes of a Redis Cluster (with REDIS_PASSWORD, if any). */
+export type RedisTarget = string | { clusterNodes: RedisNode[]; password?: string };
+
+/** `host:port,host:port`; an IPv6 host goes in brackets (`[::1]:7000`). */
+const clusterNodes = z.string().transform((value, ctx) => {
+  const nodes: RedisNode[] = [];
+  for (const item of value.split(',').map((s) => s.trim())) {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]/]+):(\d{1,5})$/.exec(item);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65_535) {
+      ctx.addIssue({ code: 'custom', message: `must be comma-separated host:port seed nodes (${JSON.stringify(item)} is not one)` });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  return nodes;
+});
+
 const httpUrl = z
   .string()
   .refine((v) => /^https?:\/\/[^/]+/.test(v), 'must be an http:// or https:// URL')
@@ -27,12 +51,22 @@ export const envSchema = z
       .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
       .default('postgres://postgres@127.0.0.1:5432/crm'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+    /** Streaming replicas of DATABASE_URL, comma-separated: a request reads one only if it has caught up. */
+    DATABASE_REPLICA_URLS: z
+      .string()
+      .transform((v) => v.split(',').map((url) => url.trim()).filter(Boolean))
+      .refine((urls) => urls.every((url) => /^postgres(ql)?:\/\//.test(url)), 'must be comma-separated postgres:// URLs')
+      .default([]),
     REDIS_URL: redisUrl.optional(),
     REDIS_HOST: z.string().min(1).default('127.0.0.1'),
     REDIS_PORT: port(6379),
     REDIS_PASSWORD: z.string().optional(),
     REDIS_DB: z.coerce.number().int().min(0).max(15).default(0),
     QUEUE_REDIS_URL: redisUrl.optional(),
+    /** Set: the cache Redis is a cluster (REDIS_URL's host and db are ignored). */
+    REDIS_CLUSTER_NODES: clusterNodes.optional(),
+    /** Set: the queue Redis is a cluster. Unset: the cache's cluster, unless QUEUE_REDIS_URL names another server. */
+    QUEUE_REDIS_CLUSTER_NODES: clusterNodes.optional(),
     JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     CACHE_ENABLED: booleanString.default(true),
     /** Every cache key starts with `<namespace>:`; deployments sharing a Redis use different ones. */
@@ -60,9 +94,16 @@ export const envSchema = z
 type RawEnv = z.infer<typeof envSchema>;
 
 /** The parsed configuration, with derived values resolved. */
-export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'JWT_SECRET' | 'ORGANISATIONS_API_URL' | 'PEOPLE_API_URL'> {
+export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'QUEUE_REDIS_CLUSTER_NODES' | 'JWT_SECRET' | 'ORGANISATIONS_API_URL' | 'PEOPLE_API_URL'> {
   REDIS_URL: string;
   QUEUE_REDIS_URL: string;
+  REDIS_CLUSTER_NODES: RedisNode[] | null;
+  /** Resolved: null when the queues are on a single server. */
+  QUEUE_REDIS_CLUSTER_NODES: RedisNode[] | null;
+  /** The cache Redis to connect to: REDIS_CLUSTER_NODES when set, else REDIS_URL. */
+  cacheRedis: RedisTarget;
+  /** The queue Redis to connect to: QUEUE_REDIS_CLUSTER_NODES when set (resolved), else QUEUE_REDIS_URL. */
+  queueRedis: RedisTarget;
   ORGANISATIONS_API_URL: string;
   PEOPLE_API_URL: string;
   JWT_SECRET: string;
@@ -119,10 +160,20 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (problems.length > 0 || !result.success) throw new InvalidEnvironmentError(problems);
   const raw = result.data;
   const REDIS_URL = raw.REDIS_URL ?? redisUrlFromParts(raw, raw.REDIS_DB);
+  const QUEUE_REDIS_URL = raw.QUEUE_REDIS_URL ?? defaultQueueUrl(REDIS_URL);
+  const REDIS_CLUSTER_NODES = raw.REDIS_CLUSTER_NODES ?? null;
+  // A cluster has no db numbers: the queues share the cache's cluster (their `{crm-jobs}` prefix keeps them apart)
+  // unless QUEUE_REDIS_URL puts them on a server of their own.
+  const QUEUE_REDIS_CLUSTER_NODES = raw.QUEUE_REDIS_CLUSTER_NODES ?? (raw.QUEUE_REDIS_URL ? null : REDIS_CLUSTER_NODES);
+  const cluster = (nodes: RedisNode[]): RedisTarget => ({ clusterNodes: nodes, ...(raw.REDIS_PASSWORD ? { password: raw.REDIS_PASSWORD } : {}) });
   return {
     ...raw,
     REDIS_URL,
-    QUEUE_REDIS_URL: raw.QUEUE_REDIS_URL ?? defaultQueueUrl(REDIS_URL),
+    QUEUE_REDIS_URL,
+    REDIS_CLUSTER_NODES,
+    QUEUE_REDIS_CLUSTER_NODES,
+    cacheRedis: REDIS_CLUSTER_NODES ? cluster(REDIS_CLUSTER_NODES) : REDIS_URL,
+    queueRedis: QUEUE_REDIS_CLUSTER_NODES ? cluster(QUEUE_REDIS_CLUSTER_NODES) : QUEUE_REDIS_URL,
     ORGANISATIONS_API_URL: raw.ORGANISATIONS_API_URL ?? `http://127.0.0.1:${raw.ORGANISATIONS_API_PORT}`,
     PEOPLE_API_URL: raw.PEOPLE_API_URL ?? `http://127.0.0.1:${raw.PEOPLE_API_PORT}`,
     JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,

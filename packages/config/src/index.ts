@@ -1,7 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { parseEnv, type Env, InvalidEnvironmentError } from './env';
 
-export { parseEnv, envSchema, InvalidEnvironmentError, DEV_JWT_SECRET, type Env } from './env';
+export { parseEnv, envSchema, InvalidEnvironmentError, DEV_JWT_SECRET, type Env, type RedisNode, type RedisTarget } from './env';
 
 let cached: Env | undefined;
 

@@ -19,6 +19,26 @@ describe('parseEnv', () => {
     expect(env.QUEUE_REDIS_URL).toBe('redis://:p%40ss@cache:6380/3');
   });
 
+  it('reads cluster seed nodes for the cache; the queues share that cluster unless told otherwise', () => {
+    const env = parseEnv({ REDIS_CLUSTER_NODES: 'redis-0:7000, 10.0.0.2:7001,[::1]:7002', REDIS_PASSWORD: 'pw' });
+    const nodes = [{ host: 'redis-0', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }];
+    expect(env.REDIS_CLUSTER_NODES).toEqual(nodes);
+    expect(env.cacheRedis).toEqual({ clusterNodes: nodes, password: 'pw' });
+    expect(env.QUEUE_REDIS_CLUSTER_NODES).toEqual(nodes);
+    expect(env.queueRedis).toEqual({ clusterNodes: nodes, password: 'pw' });
+    // A queue cluster of its own, or a single queue server named explicitly.
+    expect(parseEnv({ REDIS_CLUSTER_NODES: 'a:1', QUEUE_REDIS_CLUSTER_NODES: 'q:2' }).queueRedis).toEqual({ clusterNodes: [{ host: 'q', port: 2 }] });
+    expect(parseEnv({ REDIS_CLUSTER_NODES: 'a:1', QUEUE_REDIS_URL: 'redis://q:6379/0' }).queueRedis).toBe('redis://q:6379/0');
+    // Without a cluster, both stay URLs.
+    const plain = parseEnv({});
+    expect([plain.cacheRedis, plain.queueRedis, plain.REDIS_CLUSTER_NODES]).toEqual(['redis://127.0.0.1:6379/0', 'redis://127.0.0.1:6379/1', null]);
+  });
+
+  it.each(['redis-0', 'redis-0:', 'redis-0:7000,', 'redis-0:70000', 'redis://redis-0:7000', 'a:1 b:2'])('rejects REDIS_CLUSTER_NODES=%j with a message naming the bad node', (value) => {
+    expect(() => parseEnv({ REDIS_CLUSTER_NODES: value })).toThrow(/REDIS_CLUSTER_NODES must be comma-separated host:port/);
+    expect(() => parseEnv({ QUEUE_REDIS_CLUSTER_NODES: value })).toThrow(/QUEUE_REDIS_CLUSTER_NODES/);
+  });
+
   it('reads CACHE_ENABLED=false and per-prefix TTLs', () => {
     const env = parseEnv({ CACHE_ENABLED: 'false', CACHE_TTL_ORGANISATIONS: '42' });
     expect(env.CACHE_ENABLED).toBe(false);

@@ -3,7 +3,7 @@ import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { rateLimit, type IncrementResponse, type Logger as RateLimitLogger, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError, type Cluster, type Redis } from 'ioredis';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { authenticate } from './auth';
 import { notFoundHandler, problemHandler } from './errors';
@@ -25,7 +25,7 @@ export interface ServiceAppOptions {
    * in memory). Give a fail-fast client (no offline queue, a short command timeout, e.g. the cache's):
    * when Redis fails, requests pass unlimited rather than wait or fail.
    */
-  rateLimitRedis?: Redis | null;
+  rateLimitRedis?: Redis | Cluster | null;
   /** Key prefix of the shared counts (default `crm:ratelimit:`). */
   rateLimitPrefix?: string;
   /** Runs around every API request (e.g. a MikroORM RequestContext). */
@@ -53,15 +53,27 @@ class ReloadingRedisStore extends RedisStore {
   }
 }
 
-/** A rate-limit store shared by every replica through Redis; it fails fast so the limiter can fail open. */
-function redisRateLimitStore(redis: Redis, prefix: string): Store {
+/**
+ * A rate-limit store shared by every replica through Redis; it fails fast so the limiter can fail open.
+ * Each count is one key, used by one-key scripts: fine on a cluster. A script is loaded on every master there
+ * (SCRIPT LOAD has no key; EVALSHA runs on the key's master, a promoted replica included after a NOSCRIPT reload).
+ */
+function redisRateLimitStore(redis: Redis | Cluster, prefix: string): Store {
   let skipUntil = 0;
+  const call = async (command: string, args: string[]): Promise<unknown> => {
+    if (redis.isCluster && command.toUpperCase() === 'SCRIPT' && args[0]?.toUpperCase() === 'LOAD') {
+      const masters = (redis as Cluster).nodes('master');
+      if (masters.length === 0) throw new Error('rate limit store unavailable (no cluster master known)');
+      return (await Promise.all(masters.map((node) => node.call(command, ...args))))[0];
+    }
+    return redis.call(command, ...args);
+  };
   return new ReloadingRedisStore({
     prefix,
     sendCommand: async (command: string, ...args: string[]) => {
       if (redis.status !== 'ready' || Date.now() < skipUntil) throw new Error(`rate limit store unavailable (redis ${redis.status})`);
       try {
-        return (await redis.call(command, ...args)) as RedisReply;
+        return (await call(command, args)) as RedisReply;
       } catch (error) {
         // A reply error (e.g. NOSCRIPT after a restart) means Redis answered; anything else, that it is down or hung.
         if (!(error instanceof ReplyError)) skipUntil = Date.now() + RATE_LIMIT_SKIP_MS;

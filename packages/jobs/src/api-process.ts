@@ -32,12 +32,18 @@ export function runApiService(options: ApiServiceOptions): void {
     const env = loadEnv();
     const logger = createLogger(options.service, env.LOG_LEVEL);
     const metrics = new ServiceMetrics(options.service);
-    const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: env.DATABASE_POOL_MAX, onQuery: () => metrics.countQuery() });
+    const orm = await createOrm({
+      databaseUrl: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      onQuery: () => metrics.countQuery(),
+      replicaUrls: env.DATABASE_REPLICA_URLS,
+      replicaRouting: { logger, onRead: (target) => metrics.countRead(target) },
+    });
     const runtime = createApiRuntime({
       orm,
       logger,
-      cacheRedisUrl: env.CACHE_ENABLED ? env.REDIS_URL : null,
-      queueRedisUrl: env.QUEUE_REDIS_URL,
+      cacheRedisUrl: env.CACHE_ENABLED ? env.cacheRedis : null,
+      queueRedisUrl: env.queueRedis,
       namespace: env.CACHE_NAMESPACE,
       metrics,
       checkEvictionPolicy: true,

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { context } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
+import { pingRedis, type RedisClient, type RedisTarget } from '@crm/cache';
 import { claimUnpublished, markPublished, type MikroORM } from '@crm/database';
 import { contextFrom, type Logger } from '@crm/telemetry';
 import { invalidationJobOf, QUEUES } from './contracts';
@@ -8,7 +8,8 @@ import { createProducerRedis, openQueue } from './queues';
 
 export interface OutboxRelayOptions {
   orm: MikroORM;
-  queueRedisUrl: string;
+  /** The queue Redis: a URL or a cluster. */
+  queueRedisUrl: RedisTarget;
   logger: Logger;
   /** How often leftovers are looked for (writes also kick the relay at once). Default 1 s. */
   pollMs?: number;
@@ -39,7 +40,7 @@ export class OutboxRelay {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  private connection: Redis | null = null;
+  private connection: RedisClient | null = null;
   private queue: Queue | null = null;
   private lastWarned = 0;
   /** Rows published by this relay since it started (for tests and logs). */
@@ -132,7 +133,7 @@ export class OutboxRelay {
   async ping(): Promise<void> {
     const connection = this.connection ?? (this.openQueue(), this.connection!);
     if (connection.status !== 'ready') throw new Error(`queue redis is ${connection.status}`);
-    await connection.ping();
+    await pingRedis(connection);
   }
 
   async stop(): Promise<void> {

@@ -1,17 +1,16 @@
-import { checkCacheEvictionPolicy, createCacheRedis, ResponseCache } from '@crm/cache';
+import { checkCacheEvictionPolicy, createCacheRedis, ResponseCache, type RedisClient, type RedisTarget } from '@crm/cache';
 import { eventsSince, type MikroORM } from '@crm/database';
 import { currentTraceContext, type Logger, type ServiceMetrics } from '@crm/telemetry';
-import type { Redis } from 'ioredis';
 import { OutboxRelay } from './relay';
 import { ChangeWriter } from './writer';
 
 export interface ApiRuntimeOptions {
   orm: MikroORM;
   logger: Logger;
-  /** The cache Redis; null when CACHE_ENABLED=false. */
-  cacheRedisUrl: string | null;
-  /** The queue Redis; null to run without publishing (the outbox keeps the events for another relay). */
-  queueRedisUrl: string | null;
+  /** The cache Redis (a URL or a cluster); null when CACHE_ENABLED=false. */
+  cacheRedisUrl: RedisTarget | null;
+  /** The queue Redis (a URL or a cluster); null to run without publishing (the outbox keeps the events for another relay). */
+  queueRedisUrl: RedisTarget | null;
   /** Key namespace of the cache (tests use their own). */
   namespace?: string;
   statsFlushMs?: number;
@@ -25,7 +24,7 @@ export interface ApiRuntimeOptions {
 /** What an API process runs around its routes: the response cache, the outbox relay and the write path. */
 export interface ApiRuntime {
   cache: ResponseCache | null;
-  cacheRedis: Redis | null;
+  cacheRedis: RedisClient | null;
   relay: OutboxRelay | null;
   writer: ChangeWriter;
   /** Health probe of the queue Redis (null when there is none). */

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
-import type { ResponseCache } from '@crm/cache';
+import type { RedisClient, RedisTarget, ResponseCache } from '@crm/cache';
 import { parseEnv, type Env } from '@crm/config';
-import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
+import { createOrm, prepareTestDatabase, replicaRouter, truncateAll, TEST_DATABASE_URL, type MikroORM, type ReplicaRouter } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { ApiAppDeps } from './api-process';
@@ -17,8 +16,10 @@ export interface ApiHarness {
   sql: string[];
   /** The response cache, when started with `{ cache: true }` (in a key namespace of its own). */
   cache: ResponseCache | null;
-  redis: Redis | null;
+  redis: RedisClient | null;
   runtime: ApiRuntime;
+  /** Where reads went, when `env` names DATABASE_REPLICA_URLS. */
+  replicas: ReplicaRouter | null;
   token: (role: Role) => string;
   auth: (role: Role) => { Authorization: string };
   /** Removes the namespace's keys and closes every connection. */
@@ -26,20 +27,28 @@ export interface ApiHarness {
 }
 
 export interface ApiHarnessOptions {
+  /** Overrides; DATABASE_URL and DATABASE_REPLICA_URLS run the API on another primary and its replicas (startReplicaCluster). */
   env?: Record<string, string>;
   /** Use a real response cache, on the local Redis unless `redisUrl` says otherwise. */
   cache?: boolean;
-  redisUrl?: string;
+  redisUrl?: RedisTarget;
   /** Share a namespace with another harness (two replicas of an API). */
   namespace?: string;
+  /** Read replicas without the freshness check, to show what it prevents (see ReplicaRoutingOptions). */
+  skipReplicaFreshnessCheck?: boolean;
 }
 
 export async function startApiHarness(service: string, buildApp: (deps: ApiAppDeps) => Express, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
-  await prepareTestDatabase();
   const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL, ...options.env });
+  await prepareTestDatabase(env.DATABASE_URL);
   const sql: string[] = [];
   const metrics = new ServiceMetrics(service);
-  const orm = await createOrm({ databaseUrl: env.DATABASE_URL, onQuery: (s) => { sql.push(s); metrics.countQuery(); } });
+  const orm = await createOrm({
+    databaseUrl: env.DATABASE_URL,
+    onQuery: (s) => { sql.push(s); metrics.countQuery(); },
+    replicaUrls: env.DATABASE_REPLICA_URLS,
+    replicaRouting: { onRead: (target) => metrics.countRead(target), skipFreshnessCheck: options.skipReplicaFreshnessCheck ?? false },
+  });
   await truncateAll(orm);
   const logger = createLogger(service, 'silent');
   // No queue: the events wait in the outbox (the worker's tests run the whole flow).
@@ -47,7 +56,7 @@ export async function startApiHarness(service: string, buildApp: (deps: ApiAppDe
     orm,
     logger,
     metrics,
-    cacheRedisUrl: options.cache ? (options.redisUrl ?? env.REDIS_URL) : null,
+    cacheRedisUrl: options.cache ? (options.redisUrl ?? env.cacheRedis) : null,
     queueRedisUrl: null,
     namespace: options.namespace ?? `crm-test-${randomUUID().slice(0, 8)}`,
     statsFlushMs: 100,
@@ -56,7 +65,7 @@ export async function startApiHarness(service: string, buildApp: (deps: ApiAppDe
   const app = buildApp({ env, orm, logger, metrics, runtime });
   const token = (role: Role) => mintToken(env.JWT_SECRET, role);
   return {
-    app, orm, env, sql, token, cache, redis, runtime,
+    app, orm, env, sql, token, cache, redis, runtime, replicas: replicaRouter(orm),
     auth: (role) => ({ Authorization: `Bearer ${token(role)}` }),
     close: async () => {
       if (cache) {

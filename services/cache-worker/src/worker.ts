@@ -1,8 +1,7 @@
 import { Worker, type Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { createCacheRedis, ResponseCache } from '@crm/cache';
+import { createCacheRedis, ResponseCache, type RedisClient, type RedisTarget } from '@crm/cache';
 import { deletePublishedBefore, type MikroORM } from '@crm/database';
-import { JOB_OPTIONS, jobTelemetry, openQueue, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
+import { createQueueConnection, JOB_OPTIONS, jobTelemetry, openQueue, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { invalidationProcessor } from './jobs/invalidation';
 import { warmupProcessor } from './jobs/warmup';
@@ -13,8 +12,10 @@ export interface CacheWorkerOptions {
   orm: MikroORM;
   logger: Logger;
   metrics: ServiceMetrics;
-  cacheRedisUrl: string;
-  queueRedisUrl: string;
+  /** The cache Redis: a URL or a cluster. */
+  cacheRedisUrl: RedisTarget;
+  /** The queue Redis: a URL or a cluster. */
+  queueRedisUrl: RedisTarget;
   apiUrls: Record<ApiService, string>;
   jwtSecret: string;
   /** The cache's key namespace (tests use their own). */
@@ -38,13 +39,15 @@ const TARGETS_PER_JOB = 25;
  * and warms the cache up at start. Every part is safe to run in several replicas at once.
  */
 export class CacheWorker {
-  readonly cacheRedis: Redis;
-  readonly queueRedis: Redis;
+  readonly cacheRedis: RedisClient;
+  /** The queue Redis as health and the eviction check see it. */
+  readonly queueRedis: RedisClient;
   readonly cache: ResponseCache;
   readonly queues: { invalidation: Queue; warmup: Queue };
   readonly workers: Worker[];
   readonly relay: OutboxRelay;
   private retentionTimer: NodeJS.Timeout | null = null;
+  private readonly queueConnection: { close: () => void };
 
   constructor(private readonly options: CacheWorkerOptions) {
     const { logger } = options;
@@ -57,7 +60,8 @@ export class CacheWorker {
       observe: (operation, seconds) => options.metrics.observeCacheOperation(operation, seconds),
     });
     this.queueRedis = connectRedis(options.queueRedisUrl, 'cache-worker:queue-probe', logger);
-    const connection = { url: options.queueRedisUrl, maxRetriesPerRequest: null } as const;
+    const { connection, close } = createQueueConnection(options.queueRedisUrl, logger, 'cache-worker:queue');
+    this.queueConnection = { close };
     this.queues = {
       invalidation: openQueue(QUEUES.invalidation, connection),
       warmup: openQueue(QUEUES.warmup, connection),
@@ -156,6 +160,7 @@ export class CacheWorker {
     await this.relay.stop();
     await Promise.allSettled(Object.values(this.queues).map((q) => q.close()));
     await this.cache.close();
+    this.queueConnection.close();
     this.cacheRedis.disconnect();
     this.queueRedis.disconnect();
   }

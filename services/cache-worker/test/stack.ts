@@ -2,15 +2,18 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Express } from 'express';
+import { dataNodes, type RedisNode, type RedisTarget } from '@crm/cache';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
-import { createApiRuntime, openQueue, QUEUES, type ApiRuntime } from '@crm/jobs';
+import { createApiRuntime, createQueueConnection, openQueue, QUEUES, type ApiRuntime } from '@crm/jobs';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { buildApp as buildOrganisationsApp } from '../../organisations-api/src/app';
 import { buildApp as buildPeopleApp } from '../../people-api/src/app';
+import { buildWorkerApp, SERVICE as WORKER_SERVICE } from '../src/app';
+import { redisProbe } from '../src/redis';
 import { CacheWorker } from '../src/worker';
 
 /** The test queue Redis: a database of its own on the local server, emptied by each stack. */
@@ -33,6 +36,8 @@ export interface Stack {
   organisations: ApiInstance[];
   people: ApiInstance[];
   worker: CacheWorker | null;
+  /** The worker's HTTP side (health, metrics, dashboard) as server.ts wires it; null without a worker. */
+  workerApp: Express | null;
   queues: { invalidation: Queue; warmup: Queue };
   auth: (role: Role) => { Authorization: string };
   /** The latest outbox event id of an entity (what its last write recorded). */
@@ -44,10 +49,20 @@ export interface Stack {
 
 export interface StackOptions {
   replicas?: number;
-  cacheRedisUrl?: string;
-  queueRedisUrl?: string;
+  cacheRedisUrl?: RedisTarget;
+  queueRedisUrl?: RedisTarget;
+  /** The cache and the queues both on this Redis Cluster (the test's own, e.g. a RedisCluster's nodes). */
+  cluster?: RedisNode[];
+  /** The cache's key namespace (default: a random one). */
+  namespace?: string;
   worker?: boolean;
   workerLockMs?: number;
+}
+
+/** Where the stack's cache and queues are. */
+interface Targets {
+  cache: RedisTarget;
+  queue: RedisTarget;
 }
 
 const logger = createLogger('stack-test', 'silent');
@@ -58,14 +73,12 @@ async function listen(app: Express | ((req: IncomingMessage, res: ServerResponse
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-async function startApi(
-  kind: 'organisations' | 'people', env: Env, namespace: string, options: StackOptions,
-): Promise<ApiInstance> {
+async function startApi(kind: 'organisations' | 'people', env: Env, namespace: string, targets: Targets): Promise<ApiInstance> {
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 5 });
   const runtime = createApiRuntime({
     orm, logger, namespace, statsFlushMs: 100, relayPollMs: 200,
-    cacheRedisUrl: options.cacheRedisUrl ?? env.REDIS_URL,
-    queueRedisUrl: options.queueRedisUrl ?? TEST_QUEUE_URL,
+    cacheRedisUrl: targets.cache,
+    queueRedisUrl: targets.queue,
   });
   const build = kind === 'organisations' ? buildOrganisationsApp : buildPeopleApp;
   const app = build({ env, orm, logger, metrics: new ServiceMetrics(`${kind}-api`), runtime });
@@ -81,6 +94,27 @@ async function startApi(
   };
 }
 
+/** Removes the keys matching `patterns` from every data node (one key per UNLINK: on a cluster they span slots). */
+async function removeKeys(target: RedisTarget, patterns: string[]): Promise<void> {
+  const client = typeof target === 'string'
+    ? new Redis(target, { lazyConnect: true, maxRetriesPerRequest: 1 })
+    : new Cluster(target.clusterNodes, { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 1, ...(target.password ? { password: target.password } : {}) } });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    for (const node of dataNodes(client)) {
+      for (const pattern of patterns) {
+        const keys = await node.keys(pattern);
+        await Promise.all(keys.map((k) => node.unlink(k)));
+      }
+    }
+  } catch {
+    // The test's own Redis may be gone already: nothing to clean there.
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Empties the test queues (jobs of an earlier run must not run against this one). */
 async function obliterate(queues: Queue[]): Promise<void> {
   await Promise.all(queues.map((q) => q.obliterate({ force: true })));
@@ -88,19 +122,26 @@ async function obliterate(queues: Queue[]): Promise<void> {
 
 /**
  * Both APIs (two replicas each by default) and the cache worker, in this process, on the real test database,
- * the local Redis (a namespace of its own) and a test queue database.
+ * the local Redis (a namespace of its own) and a test queue database, or on a Redis Cluster for both.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await prepareTestDatabase();
-  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL });
+  const env = parseEnv({
+    NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL,
+    ...(options.cluster ? { REDIS_CLUSTER_NODES: options.cluster.map((n) => `${n.host}:${n.port}`).join(',') } : {}),
+  });
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
   await truncateAll(orm);
-  const namespace = `crm-test-${randomUUID().slice(0, 8)}`;
-  const queueRedisUrl = options.queueRedisUrl ?? TEST_QUEUE_URL;
-  const connection = { url: queueRedisUrl, maxRetriesPerRequest: null };
+  const namespace = options.namespace ?? `crm-test-${randomUUID().slice(0, 8)}`;
+  // A cluster comes through the configuration, as in production (the queues follow REDIS_CLUSTER_NODES).
+  const targets: Targets = {
+    cache: options.cacheRedisUrl ?? env.cacheRedis,
+    queue: options.queueRedisUrl ?? (options.cluster ? env.queueRedis : TEST_QUEUE_URL),
+  };
+  const queueConnection = createQueueConnection(targets.queue, logger, 'stack-test');
   const queues = {
-    invalidation: openQueue(QUEUES.invalidation, connection),
-    warmup: openQueue(QUEUES.warmup, connection),
+    invalidation: openQueue(QUEUES.invalidation, queueConnection.connection),
+    warmup: openQueue(QUEUES.warmup, queueConnection.connection),
   };
   await obliterate(Object.values(queues));
 
@@ -108,16 +149,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const organisations: ApiInstance[] = [];
   const people: ApiInstance[] = [];
   for (let i = 0; i < replicas; i++) {
-    organisations.push(await startApi('organisations', env, namespace, options));
-    people.push(await startApi('people', env, namespace, options));
+    organisations.push(await startApi('organisations', env, namespace, targets));
+    people.push(await startApi('people', env, namespace, targets));
   }
   const workerOrm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
+  const workerMetrics = new ServiceMetrics(WORKER_SERVICE);
   const worker = options.worker === false ? null : new CacheWorker({
     orm: workerOrm,
     logger,
-    metrics: new ServiceMetrics('cache-worker'),
-    cacheRedisUrl: options.cacheRedisUrl ?? env.REDIS_URL,
-    queueRedisUrl,
+    metrics: workerMetrics,
+    cacheRedisUrl: targets.cache,
+    queueRedisUrl: targets.queue,
     apiUrls: { 'organisations-api': organisations[0]!.url, 'people-api': people[0]!.url },
     jwtSecret: env.JWT_SECRET,
     namespace,
@@ -126,9 +168,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     relayPollMs: 200,
   }).start();
 
+  const workerApp = worker && buildWorkerApp({
+    env, orm: workerOrm, logger, metrics: workerMetrics,
+    cacheProbe: () => worker.cache.ping(),
+    queueProbe: redisProbe(worker.queueRedis),
+    queues: Object.values(worker.queues),
+  });
+
   const auth = (role: Role) => ({ Authorization: `Bearer ${mintToken(env.JWT_SECRET, role)}` });
   return {
-    env, namespace, orm, organisations, people, worker, queues, auth,
+    env, namespace, orm, organisations, people, worker, workerApp, queues, auth,
     lastEventId: async (entity, id) => {
       const rows = await orm.em.fork().execute<{ id: string }[]>(
         'select id from cache_outbox where entity = ? and entity_id = ? order by id desc limit 1', [entity, id]);
@@ -151,20 +200,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await worker?.close();
       await Promise.all([...organisations, ...people].map((api) => api.close()));
       // Everything is closed: remove the namespace's keys with a client of our own.
-      const redis = new Redis(options.cacheRedisUrl ?? env.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      try {
-        await redis.connect();
-        for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
-          const keys = await redis.keys(pattern);
-          if (keys.length) await redis.unlink(...keys);
-        }
-      } catch {
-        // The test's own Redis server may be gone already: nothing to clean there.
-      } finally {
-        redis.disconnect();
-      }
+      await removeKeys(targets.cache, [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]);
       await obliterate(Object.values(queues)).catch(() => undefined);
       await Promise.all(Object.values(queues).map((q) => q.close()));
+      queueConnection.close();
       await Promise.all([orm.close(true), workerOrm.close(true)]);
     },
   };

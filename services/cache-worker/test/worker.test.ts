@@ -2,13 +2,13 @@ import request from 'supertest';
 import { parseEnv } from '@crm/config';
 import { createOrm, prepareTestDatabase, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@crm/cache';
 import { buildWorkerApp, SERVICE } from '../src/app';
 import { connectRedis, redisProbe } from '../src/redis';
 
 describe('cache-worker HTTP side', () => {
   let orm: MikroORM;
-  const clients: Redis[] = [];
+  const clients: RedisClient[] = [];
   const logger = createLogger(SERVICE, 'silent');
   const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL });
 
