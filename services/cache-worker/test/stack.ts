@@ -16,8 +16,14 @@ import { buildWorkerApp, SERVICE as WORKER_SERVICE } from '../src/app';
 import { redisProbe } from '../src/redis';
 import { CacheWorker } from '../src/worker';
 
-/** The test queue Redis: a database of its own on the local server, emptied by each stack. */
-export const TEST_QUEUE_URL = 'redis://127.0.0.1:6379/9';
+/**
+ * The test queue Redis: a database of its own on the local server, emptied by each stack. Runs at the same time
+ * (each with its own TEST_DATABASE_URL) need their own TEST_QUEUE_URL: job ids restart with the outbox ids.
+ */
+export const TEST_QUEUE_URL = process.env.TEST_QUEUE_URL ?? 'redis://127.0.0.1:6379/9';
+
+/** How often each API replica adds its hit and miss counts to the shared stats hash. */
+export const STATS_FLUSH_MS = 100;
 
 /** One replica of an API: its own ORM, cache client and relay, listening on a free port. */
 export interface ApiInstance {
@@ -25,6 +31,8 @@ export interface ApiInstance {
   url: string;
   orm: MikroORM;
   runtime: ApiRuntime;
+  /** `METHOD url` of each request received on `url` (the worker's warm-ups; supertest calls on `app` do not pass here). */
+  served: string[];
   close: () => Promise<void>;
 }
 
@@ -35,8 +43,11 @@ export interface Stack {
   orm: MikroORM;
   organisations: ApiInstance[];
   people: ApiInstance[];
+  /** The first worker (null without workers). */
   worker: CacheWorker | null;
-  /** The worker's HTTP side (health, metrics, dashboard) as server.ts wires it; null without a worker. */
+  /** Every worker: separate replicas on the same queues, each with its own connections and ORM. */
+  workers: CacheWorker[];
+  /** The first worker's HTTP side (health, metrics, dashboard) as server.ts wires it; null without a worker. */
   workerApp: Express | null;
   queues: { invalidation: Queue; warmup: Queue };
   auth: (role: Role) => { Authorization: string };
@@ -56,6 +67,8 @@ export interface StackOptions {
   /** The cache's key namespace (default: a random one). */
   namespace?: string;
   worker?: boolean;
+  /** How many cache workers to run (default 1; `worker: false` means none). */
+  workers?: number;
   workerLockMs?: number;
 }
 
@@ -76,15 +89,19 @@ async function listen(app: Express | ((req: IncomingMessage, res: ServerResponse
 async function startApi(kind: 'organisations' | 'people', env: Env, namespace: string, targets: Targets): Promise<ApiInstance> {
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 5 });
   const runtime = createApiRuntime({
-    orm, logger, namespace, statsFlushMs: 100, relayPollMs: 200,
+    orm, logger, namespace, statsFlushMs: STATS_FLUSH_MS, relayPollMs: 200,
     cacheRedisUrl: targets.cache,
     queueRedisUrl: targets.queue,
   });
   const build = kind === 'organisations' ? buildOrganisationsApp : buildPeopleApp;
   const app = build({ env, orm, logger, metrics: new ServiceMetrics(`${kind}-api`), runtime });
-  const { server, url } = await listen(app);
+  const served: string[] = [];
+  const { server, url } = await listen((req: IncomingMessage, res: ServerResponse) => {
+    served.push(`${req.method} ${req.url}`);
+    app(req, res);
+  });
   return {
-    app, url, orm, runtime,
+    app, url, orm, runtime, served,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -152,24 +169,33 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     organisations.push(await startApi('organisations', env, namespace, targets));
     people.push(await startApi('people', env, namespace, targets));
   }
-  const workerOrm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
-  const workerMetrics = new ServiceMetrics(WORKER_SERVICE);
-  const worker = options.worker === false ? null : new CacheWorker({
-    orm: workerOrm,
-    logger,
-    metrics: workerMetrics,
-    cacheRedisUrl: targets.cache,
-    queueRedisUrl: targets.queue,
-    apiUrls: { 'organisations-api': organisations[0]!.url, 'people-api': people[0]!.url },
-    jwtSecret: env.JWT_SECRET,
-    namespace,
-    lockMs: options.workerLockMs ?? 5_000,
-    warmupOnStart: false,
-    relayPollMs: 200,
-  }).start();
+  const workerCount = options.worker === false ? 0 : (options.workers ?? 1);
+  const workerOrms: MikroORM[] = [];
+  const workerMetrics: ServiceMetrics[] = [];
+  const workers: CacheWorker[] = [];
+  for (let i = 0; i < workerCount; i++) {
+    const workerOrm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
+    workerOrms.push(workerOrm);
+    workerMetrics.push(new ServiceMetrics(WORKER_SERVICE));
+    workers.push(new CacheWorker({
+      orm: workerOrm,
+      logger,
+      metrics: workerMetrics[i]!,
+      cacheRedisUrl: targets.cache,
+      queueRedisUrl: targets.queue,
+      // Worker i warms through API replica i (round robin), as a load balancer would spread them.
+      apiUrls: { 'organisations-api': organisations[i % replicas]!.url, 'people-api': people[i % replicas]!.url },
+      jwtSecret: env.JWT_SECRET,
+      namespace,
+      lockMs: options.workerLockMs ?? 5_000,
+      warmupOnStart: false,
+      relayPollMs: 200,
+    }).start());
+  }
+  const worker = workers[0] ?? null;
 
   const workerApp = worker && buildWorkerApp({
-    env, orm: workerOrm, logger, metrics: workerMetrics,
+    env, orm: workerOrms[0]!, logger, metrics: workerMetrics[0]!,
     cacheProbe: () => worker.cache.ping(),
     queueProbe: redisProbe(worker.queueRedis),
     queues: Object.values(worker.queues),
@@ -177,7 +203,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const auth = (role: Role) => ({ Authorization: `Bearer ${mintToken(env.JWT_SECRET, role)}` });
   return {
-    env, namespace, orm, organisations, people, worker, workerApp, queues, auth,
+    env, namespace, orm, organisations, people, worker, workers, workerApp, queues, auth,
     lastEventId: async (entity, id) => {
       const rows = await orm.em.fork().execute<{ id: string }[]>(
         'select id from cache_outbox where entity = ? and entity_id = ? order by id desc limit 1', [entity, id]);
@@ -197,14 +223,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       }
     },
     close: async () => {
-      await worker?.close();
+      await Promise.all(workers.map((w) => w.close()));
       await Promise.all([...organisations, ...people].map((api) => api.close()));
       // Everything is closed: remove the namespace's keys with a client of our own.
       await removeKeys(targets.cache, [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]);
       await obliterate(Object.values(queues)).catch(() => undefined);
       await Promise.all(Object.values(queues).map((q) => q.close()));
       queueConnection.close();
-      await Promise.all([orm.close(true), workerOrm.close(true)]);
+      await Promise.all([orm, ...workerOrms].map((o) => o.close(true)));
     },
   };
 }
