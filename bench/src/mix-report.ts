@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 
 export type CacheKind = 'none' | 'ours' | 'apicache' | 'bentocache';
 
-export interface Freshness { writes: number; reads: number; stale: number; errors: number; examples: string[] }
+export interface Freshness { writes: number; reads: number; stale: number; staleByView: Record<string, number>; errors: number; examples: string[] }
 
 export interface Latency { p50Ms: number; p95Ms: number; p99Ms: number }
 
@@ -105,7 +105,7 @@ export function verdicts(phases: PhaseResult[]): Verdict[] {
   }
   for (const p of phases) {
     const ourCache = p.cache === 'ours' || p.cache === 'none';
-    out.push({ name: `stale reads (${p.phase})`, value: n(p.freshness.stale), target: ourCache ? '0' : 'observed', detail: `of ${n(p.freshness.reads)} checked reads after ${n(p.freshness.writes)} writes${p.freshness.examples[0] ? `; e.g. ${p.freshness.examples[0]}` : ''}`, pass: ourCache ? p.freshness.stale === 0 : null });
+    out.push({ name: `stale reads (${p.phase})`, value: n(p.freshness.stale), target: ourCache ? '0' : 'observed', detail: `of ${n(p.freshness.reads)} checked reads after ${n(p.freshness.writes)} writes${p.freshness.stale ? ` (${Object.entries(p.freshness.staleByView).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}${p.freshness.examples[0] ? `; e.g. ${p.freshness.examples[0]}` : ''}`, pass: ourCache ? p.freshness.stale === 0 : null });
   }
   return out;
 }

@@ -39,8 +39,8 @@ const OWN_REDIS = !process.env.BENCH_REDIS_URL;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? `redis://127.0.0.1:${OWN_REDIS_PORT}/3`;
 const QUEUE_REDIS_URL = process.env.BENCH_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379/4';
 const NAMESPACE = 'crm';
-const DURATION = positiveNumber('BENCH_DURATION', 20);
-const WARMUP = positiveNumber('BENCH_WARMUP', 10);
+const DURATION = positiveNumber('BENCH_DURATION', 30);
+const WARMUP = positiveNumber('BENCH_WARMUP', 15);
 // The read-only sweep of list, search and stats URLs after each mix: seconds per class.
 const SWEEP_SECONDS = positiveNumber('BENCH_SWEEP', 4);
 const CONNECTION_USERS = Math.round(positiveNumber('BENCH_CONNECTIONS', 10_000));
@@ -285,7 +285,7 @@ async function startFreshness(orgUrl: string, peopleUrl: string, reader: string,
   const acked = new Map<number, [number, number][]>(orgs.map((o) => [o.id, [[0, 0]]]));
   const requiredAt = (id: number, start: number) => { let v = 0; for (const [at, version] of acked.get(id)!) if (at <= start) v = version; return v; };
   const versionOf = (name: string) => Number(/-v(\d+)$/.exec(name)?.[1] ?? -1);
-  const result: Freshness = { writes: 0, reads: 0, stale: 0, errors: 0, examples: [] };
+  const result: Freshness = { writes: 0, reads: 0, stale: 0, staleByView: {}, errors: 0, examples: [] };
   let stopping = false;
   const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
 
@@ -302,26 +302,35 @@ async function startFreshness(orgUrl: string, peopleUrl: string, reader: string,
       await sleep(FRESHNESS_WRITE_MS);
     }
   };
+  // Each read is one of the views that show an organisation's name: its detail, a person's embedded
+  // organisation, a search (by the name's stem), a list (the newest corporate organisations come first).
+  const views: { name: string; read: (o: (typeof orgs)[number]) => Promise<{ status: number; name: string | undefined }> }[] = [
+    { name: 'organisation detail', read: async (o) => { const r = await api(`${orgUrl}/api/v1/organisations/${o.id}`, reader); return { status: r.status, name: r.json?.name }; } },
+    { name: "person's organisation", read: async (o) => { const r = await api(`${peopleUrl}/api/v1/people/${o.person}`, reader); return { status: r.status, name: r.json?.organisation?.name }; } },
+    { name: 'search', read: async (o) => { const r = await api(`${orgUrl}/api/v1/organisations/search?q=${tag}-${o.index}-v&limit=20`, reader); return { status: r.status, name: r.json?.items?.find((i: { id: number }) => i.id === o.id)?.name }; } },
+    { name: 'list', read: async (o) => { const r = await api(`${orgUrl}/api/v1/organisations?category=corporate&sort=-createdAt&limit=20`, reader); return { status: r.status, name: r.json?.items?.find((i: { id: number }) => i.id === o.id)?.name }; } },
+  ];
   const readerLoop = async () => {
     while (!stopping) {
       const o = pick(orgs);
-      const person = Math.random() < 0.5;
+      const view = pick(views);
       const start = performance.now();
       try {
-        const res = person ? await api(`${peopleUrl}/api/v1/people/${o.person}`, reader) : await api(`${orgUrl}/api/v1/organisations/${o.id}`, reader);
-        if (res.status !== 200) { result.errors++; continue; }
+        const { status, name } = await view.read(o);
+        if (status !== 200 || name === undefined) { result.errors++; continue; }
         result.reads++;
-        const name: string = person ? res.json.organisation?.name : res.json.name;
         const required = requiredAt(o.id, start);
         if (versionOf(name) < required) {
           result.stale++;
-          if (result.examples.length < 5) result.examples.push(`${person ? "person's organisation" : 'organisation detail'} ${o.id}: read ${name}, v${required} acknowledged before the read`);
+          result.staleByView[view.name] = (result.staleByView[view.name] ?? 0) + 1;
+          if (result.examples.length < 5) result.examples.push(`${view.name} ${o.id}: read ${name}, v${required} acknowledged before the read`);
         }
       } catch { result.errors++; }
       await sleep(10);
     }
   };
-  const loops = [writer(), readerLoop(), readerLoop()];
+  // Four readers: fills racing the writes are what a cache can get wrong.
+  const loops = [writer(), readerLoop(), readerLoop(), readerLoop(), readerLoop()];
   return { stop: async () => { stopping = true; await Promise.all(loops); return result; } };
 }
 
@@ -439,9 +448,10 @@ async function runPhase(plan: PhasePlan, redis: Redis, pg: Pg, orgId: () => numb
             { origin: peopleUrl, nextPath: () => `/api/v1/people/${personId()}` },
           ],
           token: reader,
-          rampSeconds: 20,
-          holdSeconds: 20,
-          thinkMs: [15_000, 45_000],
+          // About 190 req/s: a moderate rate this machine serves; think times stay under the 65 s keep-alive.
+          rampSeconds: 60,
+          holdSeconds: 30,
+          thinkMs: [45_000, 60_000],
           timeoutMs: 10_000,
         });
         const lat = figures.latencies;
@@ -646,7 +656,7 @@ const NOTE = [
   'Per-class req/s in a closed-loop mix follows the mix weights, so per-class ratios track the overall one; the read-only sweep measures list, search and stats alone (32 connections, a few URLs each, after one second of fills).',
   'apicache and bentocache are wired into the same routes with the same tags and the same write path (bench/src/peers.ts), each as its documentation shows; the worker\'s warm-up runs for them too.',
   'The outage phases stop our cache Redis (own redis-server) for the middle third of the measured window: SIGSTOP (a hung server) or SIGKILL and a restart, empty.',
-  'The connection phase holds one keep-alive connection per user, reading details with 15-45 s think time (autocannon cannot open more connections than requests per second).',
+  'The connection phase holds one keep-alive connection per user, reading details with 45-60 s think time (autocannon cannot open more connections than requests per second).',
 ].join(' ');
 
 process.once('exit', () => { killAllNow(); ownRedisProcess?.kill('SIGCONT'); ownRedisProcess?.kill('SIGKILL'); });

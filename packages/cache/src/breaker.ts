@@ -35,6 +35,11 @@ export class CircuitBreaker {
     if (wasOpen) this.onRecover?.();
   }
 
+  /** A failed call that says nothing about the server: ends a half-open trial without changing the state. */
+  forgive(): void {
+    this.probing = false;
+  }
+
   failure(): void {
     this.probing = false;
     this.failures++;

@@ -4,6 +4,7 @@ import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Logger } from '@crm/telemetry';
 import { CircuitBreaker } from './breaker';
+import { isCommandTimeout, loopStalledRecently, watchLoopLag } from './loop-lag';
 import { dataNodes, isCluster, pingRedis, type RedisClient } from './redis';
 import { decodeEntry, encodeEntry, type Entry } from './entry';
 import { StatsRecorder, type CacheResult } from './stats';
@@ -123,6 +124,7 @@ export class ResponseCache {
     this.fillLockMs = options.fillLockMs ?? 5_000;
     this.fillWaitMs = options.fillWaitMs ?? 2_000;
     this.breaker = options.breaker ?? new CircuitBreaker();
+    watchLoopLag();
     this.appliedMarkerMs = options.appliedMarkerMs ?? 15 * 60_000;
     this.stats = new StatsRecorder(options.redis, this.statsKey, options.statsFlushMs);
     options.redis.defineCommand('crmApplyEvent', { lua: APPLY_EVENT });
@@ -205,7 +207,10 @@ export class ResponseCache {
       this.lastOkAt = Date.now();
       return result;
     } catch (error) {
-      this.breaker.failure();
+      // A timeout right after this process stalled is the stall's, not Redis's: this call is lost (the
+      // request reads the database), but the breaker stays closed for the next ones.
+      if (isCommandTimeout(error) && loopStalledRecently()) this.breaker.forgive();
+      else this.breaker.failure();
       this.options.logger.debug({ err: (error as Error).message }, 'cache call failed');
       return undefined;
     }
