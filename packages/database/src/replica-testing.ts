@@ -1,6 +1,6 @@
 import { execFile as execFileCb, spawnSync } from 'node:child_process';
 import { chown, mkdtemp, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,8 +124,15 @@ async function postgresOwner(): Promise<{ uid: number; gid: number } | null> {
  * `replicaPort`, applying each commit `applyDelayMs` late so its lag is real. Everything is removed by `stop()`,
  * also when starting fails half-way.
  */
+/** The newest PostgreSQL installed the Debian way (/usr/lib/postgresql/<major>/bin). */
+function defaultBinDir(): string {
+  const majors = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  if (!majors[0]) throw new Error('no PostgreSQL under /usr/lib/postgresql: set PG_BIN_DIR');
+  return `/usr/lib/postgresql/${majors[0]}/bin`;
+}
+
 export async function startReplicaCluster(options: ReplicaClusterOptions = {}): Promise<ReplicaCluster> {
-  const binDir = options.binDir ?? process.env.PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+  const binDir = options.binDir ?? process.env.PG_BIN_DIR ?? defaultBinDir();
   const primaryPort = options.primaryPort ?? 5441;
   const replicaPort = options.replicaPort ?? 5442;
   const applyDelayMs = options.applyDelayMs ?? 1_500;
