@@ -244,6 +244,9 @@ describe('a master dies under load', () => {
     const db = Array.from({ length: KEYS }, () => 0);
     const acked: [number, number][][] = Array.from({ length: KEYS }, () => [[0, 0]]);
     const requiredAt = (i: number, start: number) => acked[i]!.filter(([at]) => at <= start).reduce((v, [, version]) => Math.max(v, version), 0);
+    // What happened before what, in program order: Date.now() often gives an acknowledgment and a read started
+    // just before it the same millisecond, which would count that read as started after the write.
+    let order = 0;
 
     const tagMaster = await cluster.masterOf(a.cache.tagKey('organisation:0'));
     const slowest = { lookup: 0, store: 0, invalidate: 0 };
@@ -271,7 +274,7 @@ describe('a master dies under load', () => {
         const version = ++db[i]!; // committed...
         const event = outbox.record(tagsOf(i)); // ...with its outbox event, then invalidated at once
         const applied = await timed('invalidate', () => replica.cache.applyEvent(event));
-        acked[i]!.push([Date.now(), version]);
+        acked[i]!.push([++order, version]);
         counts.writes++;
         if (!applied) counts.owed++;
         await pace(15);
@@ -281,6 +284,7 @@ describe('a master dies under load', () => {
       while (!stop) {
         const i = Math.floor(Math.random() * KEYS);
         const start = Date.now();
+        const startOrder = ++order;
         const found = await timed('lookup', () => replica.cache.lookup(keyOf(i), tagsOf(i)));
         counts.reads++;
         if (found.state === 'unavailable') {
@@ -290,7 +294,7 @@ describe('a master dies under load', () => {
           if (found.state === 'hit') {
             counts.hits++;
             if (start > okAt) hitsAfterFailover.set(replica, hitsAfterFailover.get(replica)! + 1);
-            const required = requiredAt(i, start);
+            const required = requiredAt(i, startOrder);
             if (versionOf(found)! < required) violations.push(`key ${i}: served v${versionOf(found)} but v${required} was acknowledged before the read`);
           } else {
             const version = db[i]!; // the database read, after the lookup
@@ -326,8 +330,9 @@ describe('a master dies under load', () => {
     expect(violations).toEqual([]);
     expect(counts.unavailable).toBeGreaterThan(0); // it did degrade...
     expect(counts.owed).toBeGreaterThan(0); // ...and writes during the outage owed their invalidations
-    // Degraded, not hung: no call waited much past the command timeout.
-    for (const [kind, ms] of Object.entries(slowest)) expect([kind, ms < COMMAND_TIMEOUT_MS + 250]).toEqual([kind, true]);
+    // Degraded, not hung: no call waited for the failover (2 s and more here), only up to the command timeout,
+    // plus what a loaded machine adds to any wall-clock measure.
+    for (const [kind, ms] of Object.entries(slowest)) expect([kind, Math.round(ms), ms < COMMAND_TIMEOUT_MS + 1_000]).toEqual([kind, Math.round(ms), true]);
     // Everything owed was applied: no entry older than the database is valid, on either replica.
     for (const replica of [a, b]) {
       for (let i = 0; i < KEYS; i++) {
