@@ -28,6 +28,15 @@ function track(child: ChildProcess): void {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Polls `check` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(20);
+  }
+}
+
 /**
  * A throwaway `redis-server` for tests that need to hang (SIGSTOP), kill or restart the cache's Redis.
  * Nothing is persisted: a restarted server starts empty, like a crashed cache.

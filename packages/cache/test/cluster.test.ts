@@ -3,7 +3,7 @@ import { createServiceApp, mintToken, OpenApiRegistry } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { Logger } from '@crm/telemetry';
 import {
-  checkCacheEvictionPolicy, createCacheRedis, dataNodes, RedisCluster, ResponseCache, type Lookup, type RedisClient, type ReplayableEvent,
+  checkCacheEvictionPolicy, createCacheRedis, dataNodes, RedisCluster, ResponseCache, waitFor, type Lookup, type RedisClient, type ReplayableEvent,
 } from '../src';
 
 // The cache on a real Redis Cluster (three masters, three replicas, ports 7101-7106), with two "replicas" of an
@@ -28,14 +28,6 @@ class Outbox {
   since = async (from: Date) => this.events.filter((e) => e.at >= from.getTime());
 }
 
-async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function startReplica(cluster: RedisCluster, outbox: Outbox, replicaLogger: Logger = logger): Promise<Replica> {
   const redis = createCacheRedis({ clusterNodes: cluster.nodes }, replicaLogger);
   const cache = new ResponseCache({ redis, logger: replicaLogger, namespace: NAMESPACE, statsFlushMs: 100, replay: outbox.since });
@@ -47,6 +39,18 @@ async function stopReplica(replica: Replica | undefined): Promise<void> {
   if (!replica) return;
   await replica.cache.close().catch(() => undefined);
   replica.redis.disconnect();
+}
+
+/** A cluster of its own and two "replicas" of an API on it, sharing one outbox. */
+async function startClusterWithTwoReplicas(outbox: Outbox): Promise<{ cluster: RedisCluster; a: Replica; b: Replica }> {
+  const cluster = await RedisCluster.start();
+  return { cluster, a: await startReplica(cluster, outbox), b: await startReplica(cluster, outbox) };
+}
+
+async function stopClusterWithTwoReplicas(cluster: RedisCluster | undefined, a: Replica | undefined, b: Replica | undefined): Promise<void> {
+  await stopReplica(a);
+  await stopReplica(b);
+  await cluster?.stop();
 }
 
 const dataNodesOf = (replica: Replica) => dataNodes(replica.redis).map((n) => n.options.port);
@@ -76,21 +80,12 @@ async function namespaceKeys(cluster: RedisCluster): Promise<string[]> {
 }
 
 describe('the cache on a Redis Cluster', () => {
-  let cluster: RedisCluster;
   const outbox = new Outbox();
+  let cluster: RedisCluster;
   let a: Replica;
   let b: Replica;
-
-  beforeAll(async () => {
-    cluster = await RedisCluster.start();
-    a = await startReplica(cluster, outbox);
-    b = await startReplica(cluster, outbox);
-  }, 60_000);
-  afterAll(async () => {
-    await stopReplica(a);
-    await stopReplica(b);
-    await cluster?.stop();
-  });
+  beforeAll(async () => ({ cluster, a, b } = await startClusterWithTwoReplicas(outbox)), 60_000);
+  afterAll(() => stopClusterWithTwoReplicas(cluster, a, b));
 
   /** One entry key per master, so the tests cover entries on every master. */
   async function keysOnEveryMaster(prefix: string): Promise<Map<number, string>> {
@@ -220,21 +215,12 @@ describe('the cache on a Redis Cluster', () => {
 });
 
 describe('a master dies under load', () => {
-  let cluster: RedisCluster;
   const outbox = new Outbox();
+  let cluster: RedisCluster;
   let a: Replica;
   let b: Replica;
-
-  beforeAll(async () => {
-    cluster = await RedisCluster.start();
-    a = await startReplica(cluster, outbox);
-    b = await startReplica(cluster, outbox);
-  }, 60_000);
-  afterAll(async () => {
-    await stopReplica(a);
-    await stopReplica(b);
-    await cluster?.stop();
-  });
+  beforeAll(async () => ({ cluster, a, b } = await startClusterWithTwoReplicas(outbox)), 60_000);
+  afterAll(() => stopClusterWithTwoReplicas(cluster, a, b));
 
   it('the master of the tags dies: no call throws or waits past the command timeout, the cache recovers by itself, nothing stale is served', async () => {
     const KEYS = 12;
@@ -346,21 +332,12 @@ describe('a master dies under load', () => {
 });
 
 describe('an invalidation the master acknowledged but never replicated', () => {
-  let cluster: RedisCluster;
   const outbox = new Outbox();
+  let cluster: RedisCluster;
   let a: Replica;
   let b: Replica;
-
-  beforeAll(async () => {
-    cluster = await RedisCluster.start();
-    a = await startReplica(cluster, outbox);
-    b = await startReplica(cluster, outbox);
-  }, 60_000);
-  afterAll(async () => {
-    await stopReplica(a);
-    await stopReplica(b);
-    await cluster?.stop();
-  });
+  beforeAll(async () => ({ cluster, a, b } = await startClusterWithTwoReplicas(outbox)), 60_000);
+  afterAll(() => stopClusterWithTwoReplicas(cluster, a, b));
 
   it('is lost with its master; every replica replays the outbox before serving again, so the old entry never comes back', async () => {
     const key = 'organisations:detail:7';

@@ -1,17 +1,9 @@
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, type RedisClient } from '../src';
+import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, waitFor, type RedisClient } from '../src';
 
 // Our own redis-server (a spare port): healthy all along; only this process stalls.
 const server = new RedisServer(6423);
 const logger = createLogger('cache-test', 'silent');
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Blocks the event loop, as a CPU-starved process or a long synchronous task would. */
 function stall(ms: number): void {
@@ -28,7 +20,7 @@ describe('a stall of this process (not of Redis)', () => {
     await server.start();
     redis = createCacheRedis(server.url, logger);
     cache = new ResponseCache({ redis, logger, breaker });
-    await waitFor(() => redis.status === 'ready');
+    await waitFor(() => redis.status === 'ready', 'the connection');
   });
   afterAll(async () => {
     await cache.close();
@@ -61,7 +53,7 @@ describe('a stall of this process (not of Redis)', () => {
     try {
       // Timeouts within a second of the stall above are still blamed on it; after that, two open the breaker.
       const started = performance.now();
-      await waitFor(async () => { await cache.lookup('organisations:detail:stall', ['organisation:1']); return breaker.state === 'open'; }, 5_000);
+      await waitFor(async () => { await cache.lookup('organisations:detail:stall', ['organisation:1']); return breaker.state === 'open'; }, 'the breaker to open', 5_000);
       expect(performance.now() - started).toBeLessThan(2_500);
     } finally {
       await server.resume();

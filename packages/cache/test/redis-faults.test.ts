@@ -1,17 +1,9 @@
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, cacheKey, type RedisClient } from '../src';
+import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, cacheKey, waitFor, type RedisClient } from '../src';
 
 // A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.
 const server = new RedisServer(6410);
 const logger = createLogger('cache-test', 'silent');
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the cache when Redis hangs or dies', () => {
   let redis: RedisClient;
@@ -21,7 +13,7 @@ describe('the cache when Redis hangs or dies', () => {
     await server.start();
     redis = createCacheRedis(server.url, logger);
     cache = new ResponseCache({ redis, logger, breaker: new CircuitBreaker(2, 500) });
-    await waitFor(() => redis.status === 'ready');
+    await waitFor(() => redis.status === 'ready', 'the connection');
   });
   afterAll(async () => {
     await cache.close();
@@ -58,19 +50,19 @@ describe('the cache when Redis hangs or dies', () => {
       await server.resume();
     }
     // Back: the owed invalidation is applied before anything is served, so the old entry is never a hit again.
-    await waitFor(async () => (await cache.lookup('organisations:detail:x', tags)).state !== 'unavailable');
+    await waitFor(async () => (await cache.lookup('organisations:detail:x', tags)).state !== 'unavailable', 'the cache to answer again', 10_000);
     expect((await cache.lookup('organisations:detail:x', tags)).state).toBe('miss');
   });
 
   it('a killed Redis fails fast, and the cache works again when it restarts', async () => {
     await server.kill();
-    await waitFor(() => redis.status !== 'ready');
+    await waitFor(() => redis.status !== 'ready', 'the connection to drop', 10_000);
     const started = performance.now();
     expect((await cache.lookup('k', ['t'])).state).toBe('unavailable');
     expect(performance.now() - started).toBeLessThan(50);
     expect(await cache.invalidateTags(['t'])).toBe(false);
 
     await server.start();
-    await waitFor(async () => (await cache.lookup('k', ['t'])).state === 'miss', 15_000);
+    await waitFor(async () => (await cache.lookup('k', ['t'])).state === 'miss', 'the restarted server to answer', 15_000);
   });
 });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { RedisCluster } from '@crm/cache';
 import { invalidationJobId, QUEUE_PREFIX, warmupJobId } from '@crm/jobs';
-import { startStack, waitFor, type Stack } from './stack';
+import { freshnessSubjects, startStack, waitFor, type Stack } from './stack';
 
 // The whole system on a Redis Cluster (three masters, three replicas on ports 7101-7106) for both the cache and
 // the queues: both APIs (two replicas each) and the worker in process. Then the master holding both the tag
@@ -61,18 +61,7 @@ it('runs on the cluster: a write is fresh at once, its jobs run, the next reads 
 
 it('the master of the tags and the queues dies under load: no acknowledged write is ever read stale, and everything recovers by itself', async () => {
   const ORGANISATIONS = 4;
-  const organisationIds: number[] = [];
-  const personOf = new Map<number, number>();
-  for (let i = 0; i < ORGANISATIONS; i++) {
-    const org = await request(s.organisations[0]!.app).post('/api/v1/organisations').set(s.auth('editor')).send({ name: `org${i}-v0`, category: 'corporate' });
-    organisationIds.push(org.body.id);
-    const person = await request(s.people[0]!.app).post('/api/v1/people').set(s.auth('editor'))
-      .send({ firstName: 'P', lastName: `${i}`, email: `p${i}-${Date.now()}@example.com`, organisationId: org.body.id });
-    personOf.set(org.body.id, person.body.id);
-  }
-  // Acknowledged versions per organisation: [when the 2xx arrived, version].
-  const acked = new Map<number, [number, number][]>(organisationIds.map((id) => [id, [[0, 0]]]));
-  const requiredAt = (id: number, start: number) => acked.get(id)!.filter(([at]) => at <= start).reduce((v, [, version]) => Math.max(v, version), 0);
+  const { organisationIds, personOf, isSubject, acknowledge, requiredAt } = await freshnessSubjects(s, ORGANISATIONS);
   const latest = new Map<number, number>(organisationIds.map((id) => [id, 0]));
 
   const violations: string[] = [];
@@ -94,7 +83,7 @@ it('the master of the tags and the queues dies under load: no acknowledged write
       latest.set(id, version);
       const res = await request(pick(s.organisations).app).patch(`/api/v1/organisations/${id}`).set(s.auth('editor')).send({ name: `org${organisationIds.indexOf(id)}-v${version}` });
       if (res.status !== 200) throw new Error(`write failed: ${res.status} ${JSON.stringify(res.body)}`);
-      acked.get(id)!.push([performance.now(), version]);
+      acknowledge(id, version);
       stats.writes++;
       if (Date.now() > okAt) stats.writesAfterFailover++;
     }
@@ -118,7 +107,7 @@ it('the master of the tags and the queues dies under load: no acknowledged write
       if (kind === 'detail') check(id, res.body.name, start, 'organisation detail');
       if (kind === 'person') check(id, res.body.organisation.name, start, "person's embedded organisation");
       if (kind === 'list') {
-        for (const item of res.body.items as { id: number; name: string }[]) if (acked.has(item.id)) check(item.id, item.name, start, 'organisation list');
+        for (const item of res.body.items as { id: number; name: string }[]) if (isSubject(item.id)) check(item.id, item.name, start, 'organisation list');
       }
     }
   };

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startStack, type Stack } from './stack';
+import { freshnessSubjects, startStack, type Stack } from './stack';
 
 // The contract's freshness property under concurrency: once a write has answered 2xx, no read that starts
 // afterwards, on either API and any replica, returns older data, embedded views included.
@@ -19,22 +19,7 @@ const versionOf = (name: string) => Number(/-v(\d+)$/.exec(name)?.[1] ?? -1);
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
 it('no read started after an acknowledged write returns older data, across 2 replicas of each API, for several seconds', async () => {
-  const organisationIds: number[] = [];
-  const personOf = new Map<number, number>();
-  for (let i = 0; i < ORGANISATIONS; i++) {
-    const org = await request(s.organisations[0]!.app).post('/api/v1/organisations').set(s.auth('editor')).send({ name: `org${i}-v0`, category: 'corporate' });
-    organisationIds.push(org.body.id);
-    const person = await request(s.people[0]!.app).post('/api/v1/people').set(s.auth('editor'))
-      .send({ firstName: 'P', lastName: `${i}`, email: `p${i}-${Date.now()}@example.com`, organisationId: org.body.id });
-    personOf.set(org.body.id, person.body.id);
-  }
-  // Acknowledged versions per organisation, in acknowledgement order: [when the 2xx arrived, version].
-  const acked = new Map<number, [number, number][]>(organisationIds.map((id) => [id, [[0, 0]]]));
-  const requiredAt = (id: number, start: number) => {
-    let version = 0;
-    for (const [at, v] of acked.get(id)!) if (at <= start) version = v;
-    return version;
-  };
+  const { organisationIds, personOf, acknowledge, requiredAt } = await freshnessSubjects(s, ORGANISATIONS);
 
   const violations: string[] = [];
   const stats = { writes: 0, reads: 0, hits: 0 };
@@ -54,7 +39,7 @@ it('no read started after an acknowledged write returns older data, across 2 rep
       next.set(id, version);
       const res = await request(pick(s.organisations).app).patch(`/api/v1/organisations/${id}`).set(s.auth('editor')).send({ name: `org${organisationIds.indexOf(id)}-v${version}` });
       if (res.status !== 200) throw new Error(`write failed: ${res.status}`);
-      acked.get(id)!.push([performance.now(), version]);
+      acknowledge(id, version);
       stats.writes++;
     }
   };

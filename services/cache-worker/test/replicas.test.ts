@@ -109,6 +109,16 @@ const reported = (queue: string, jobIds: string[]) =>
 const notExactlyOnce = (runs: typeof finished, queue: string, jobIds: string[]) =>
   jobIds.map((id) => [id, runs.filter((r) => r.queue === queue && r.jobId === id).length] as const).filter(([, n]) => n !== 1);
 
+/** Waits until every event's invalidation and warm-up were reported, checks each ran exactly once since `start`; returns those runs. */
+async function eachRunOnce(events: string[], start: number): Promise<typeof finished> {
+  await reported(QUEUES.invalidation, events.map(invalidationJobId));
+  await reported(QUEUES.warmup, events.map(warmupJobId));
+  const runs = finished.slice(start);
+  expect(notExactlyOnce(runs, QUEUES.invalidation, events.map(invalidationJobId))).toEqual([]);
+  expect(notExactlyOnce(runs, QUEUES.warmup, events.map(warmupJobId))).toEqual([]);
+  return runs;
+}
+
 describe('invalidation across replicas', () => {
   it('a view cached through one replica shows every write made through another at once, embedded views on the other API included', async () => {
     const [orgA, orgB] = [s.organisations[0]!, s.organisations[1]!];
@@ -152,11 +162,7 @@ describe('two workers on the same queues', () => {
 
     const events = await eventsAfter(after);
     expect(events).toHaveLength(200);
-    await reported(QUEUES.invalidation, events.map(invalidationJobId));
-    await reported(QUEUES.warmup, events.map(warmupJobId));
-    const runs = finished.slice(start);
-    expect(notExactlyOnce(runs, QUEUES.invalidation, events.map(invalidationJobId))).toEqual([]);
-    expect(notExactlyOnce(runs, QUEUES.warmup, events.map(warmupJobId))).toEqual([]);
+    const runs = await eachRunOnce(events, start);
     expect(runs).toHaveLength(400); // nothing else ran: one invalidation and one warm-up per event
     // BullMQ agrees: each event's job completed, started once.
     const jobs = await Promise.all(events.map((id) => s.queues.invalidation.getJob(invalidationJobId(id))));
@@ -232,11 +238,7 @@ describe('a worker shut down mid-load', () => {
     expect(writtenAtClose).toBeLessThan(200);
     const events = await eventsAfter(after);
     expect(events).toHaveLength(200);
-    await reported(QUEUES.invalidation, events.map(invalidationJobId));
-    await reported(QUEUES.warmup, events.map(warmupJobId));
-    const runs = finished.slice(start);
-    expect(notExactlyOnce(runs, QUEUES.invalidation, events.map(invalidationJobId))).toEqual([]);
-    expect(notExactlyOnce(runs, QUEUES.warmup, events.map(warmupJobId))).toEqual([]);
+    const runs = await eachRunOnce(events, start);
     expect(finished.slice(closedAt).filter((r) => r.worker === 1)).toEqual([]);
     // Events recorded after it left were all run by the remaining worker.
     const later = events.filter((id) => Number(id) > lastBeforeClosed).map(invalidationJobId);

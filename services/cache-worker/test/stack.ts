@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { Express } from 'express';
+import request from 'supertest';
 import { dataNodes, type RedisNode, type RedisTarget } from '@crm/cache';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
@@ -253,6 +254,31 @@ export async function hangingServer(): Promise<{ url: string; release: () => voi
 }
 
 /** Polls until `check` holds; fails with `what` after the timeout. */
+/**
+ * What freshness checks compare reads against: organisations named `org<i>-v0`, one person in each, and which
+ * version of each name was acknowledged when (performance.now() of the 2xx). A read started at `start` must show
+ * at least `requiredAt(id, start)`.
+ */
+export async function freshnessSubjects(s: Stack, count: number) {
+  const organisationIds: number[] = [];
+  const personOf = new Map<number, number>();
+  for (let i = 0; i < count; i++) {
+    const org = await request(s.organisations[0]!.app).post('/api/v1/organisations').set(s.auth('editor')).send({ name: `org${i}-v0`, category: 'corporate' });
+    organisationIds.push(org.body.id);
+    const person = await request(s.people[0]!.app).post('/api/v1/people').set(s.auth('editor'))
+      .send({ firstName: 'P', lastName: `${i}`, email: `p${i}-${Date.now()}@example.com`, organisationId: org.body.id });
+    personOf.set(org.body.id, person.body.id);
+  }
+  const acked = new Map<number, [number, number][]>(organisationIds.map((id) => [id, [[0, 0]]]));
+  return {
+    organisationIds,
+    personOf,
+    isSubject: (id: number) => acked.has(id),
+    acknowledge: (id: number, version: number) => acked.get(id)!.push([performance.now(), version]),
+    requiredAt: (id: number, start: number) => acked.get(id)!.filter(([at]) => at <= start).reduce((v, [, version]) => Math.max(v, version), 0),
+  };
+}
+
 export async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
