@@ -33,6 +33,14 @@ export interface ResponseCacheOptions {
   appliedMarkerMs?: number;
   /** Times each operation against Redis (for `cache_operation_duration_seconds`). */
   observe?: (operation: 'get' | 'set' | 'invalidate', seconds: number) => void;
+  /**
+   * How long a write retries an invalidation Redis did not take before it answers with the invalidation owed
+   * (default 1 s). Only this process may have lost Redis (its connection dropped the command, its view of a
+   * cluster is stale, it reconnects later than the others after an outage) while other replicas already serve
+   * from it: answering at once would let them serve the old entry. 1 s covers the client's longest reconnect
+   * interval and slot-map refresh. Paid only while Redis fails, by writes only.
+   */
+  owedWaitMs?: number;
 }
 
 const tracer = trace.getTracer('@crm/cache');
@@ -69,6 +77,10 @@ export interface AppliedEvent {
 const REPLAY_MARGIN_MS = 60_000;
 const REPLAY_RETRY_MS = 1_000;
 const OWED_RETRY_MS = 200;
+/** Pause between a write's retries of its invalidation (see owedWaitMs). */
+const WRITE_RETRY_MS = 50;
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Applies an event's invalidation once: new tokens for its tags and a marker, atomically, unless the
@@ -109,6 +121,7 @@ export class ResponseCache {
   /** Tags this process could not invalidate while Redis was unreachable; applied before any hit is served again. */
   private readonly owedTags = new Set<string>();
   private readonly appliedMarkerMs: number;
+  private readonly owedWaitMs: number;
   /** When Redis last answered; an outage replays the outbox from a little before it. */
   private lastOkAt = Date.now();
   /** Set when Redis was lost: events since then are replayed before the cache is used again. */
@@ -126,6 +139,7 @@ export class ResponseCache {
     this.breaker = options.breaker ?? new CircuitBreaker();
     watchLoopLag();
     this.appliedMarkerMs = options.appliedMarkerMs ?? 15 * 60_000;
+    this.owedWaitMs = options.owedWaitMs ?? 1_000;
     this.stats = new StatsRecorder(options.redis, this.statsKey, options.statsFlushMs);
     options.redis.defineCommand('crmApplyEvent', { lua: APPLY_EVENT });
     // A dropped connection opens the breaker at once, so no request waits for a timeout.
@@ -280,7 +294,8 @@ export class ResponseCache {
     if (tags.length === 0) return true;
     const unique = [...new Set(tags)];
     return traced('cache.invalidate', { 'cache.tags': unique }, async (span) => {
-      const ok = await this.timed('invalidate', this.guarded(() => this.redis.mset(...this.newTokens(unique))));
+      const invalidate = () => this.redis.mset(...this.newTokens(unique));
+      const ok = (await this.timed('invalidate', this.guarded(invalidate))) ?? (await this.retryWrite(invalidate, span));
       span.setAttribute('cache.applied', Boolean(ok));
       if (!ok) {
         this.owe(unique);
@@ -288,6 +303,40 @@ export class ResponseCache {
       }
       return true;
     });
+  }
+
+  /**
+   * A write's invalidation failed: retries it, past the breaker, every 50 ms for up to `owedWaitMs`, on a cluster
+   * after refreshing the slot map (a promoted replica this process has not heard of yet). Undefined when Redis
+   * still fails: the write then answers with its invalidation owed.
+   */
+  private async retryWrite<T>(call: () => Promise<T>, span: Span): Promise<T | undefined> {
+    const deadline = performance.now() + this.owedWaitMs;
+    let attempts = 0;
+    while (!this.closed) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await Promise.all([delay(Math.min(left, WRITE_RETRY_MS)), this.refreshClusterView(left)]);
+      attempts++;
+      try {
+        const result = await this.timed('invalidate', call());
+        span.setAttribute('cache.retries', attempts);
+        this.breaker.success();
+        this.lastOkAt = Date.now();
+        return result;
+      } catch {
+        // Redis still fails: try again until the deadline.
+      }
+    }
+    span.setAttribute('cache.retries', attempts);
+    return undefined;
+  }
+
+  /** On a cluster, asks the nodes again which master serves which slot (bounded by `withinMs`). */
+  private refreshClusterView(withinMs: number): Promise<void> {
+    const redis = this.redis;
+    if (!isCluster(redis)) return Promise.resolve();
+    return Promise.race([new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve())), delay(withinMs)]);
   }
 
   /**
@@ -316,7 +365,9 @@ export class ResponseCache {
       const keys = [marker, ...unique.map((t) => this.tagKey(t))];
       const apply = (this.redis as unknown as { crmApplyEvent: ApplyEventCommand }).crmApplyEvent;
       const args = [...keys, Date.now(), this.appliedMarkerMs, ...unique.map(newToken)];
-      const result = await this.timed('invalidate', this.guarded(() => apply.call(this.redis, keys.length, ...args)));
+      const call = () => apply.call(this.redis, keys.length, ...args);
+      // The worker (strict) throws instead: its job is retried, with backoff.
+      const result = (await this.timed('invalidate', this.guarded(call))) ?? (options.strict ? undefined : await this.retryWrite(call, span));
       if (result) {
         // False when the event had been applied already (by the write, or an earlier delivery).
         span.setAttribute('cache.applied_now', result[0] === 1);
@@ -365,6 +416,7 @@ export class ResponseCache {
       this.options.logger.info({ tags }, 'owed cache invalidations applied');
     } catch {
       this.breaker.failure();
+      void this.refreshClusterView(OWED_RETRY_MS);
     } finally {
       this.settling = false;
     }

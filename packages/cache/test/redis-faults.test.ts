@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { createLogger } from '@crm/telemetry';
 import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, cacheKey, waitFor, type RedisClient } from '../src';
 
@@ -64,5 +65,31 @@ describe('the cache when Redis hangs or dies', () => {
 
     await server.start();
     await waitFor(async () => (await cache.lookup('k', ['t'])).state === 'miss', 'the restarted server to answer', 15_000);
+  });
+
+  it("a write whose own connection drops with its invalidation unsent retries once reconnected, before it answers: another replica never serves the old entry", async () => {
+    const other = createCacheRedis(server.url, logger);
+    const replica = new ResponseCache({ redis: other, logger });
+    try {
+      await waitFor(() => redis.status === 'ready' && other.status === 'ready', 'both connections');
+      const key = 'organisations:detail:local-fault';
+      const tags = ['organisation:local-fault'];
+      const found = await replica.lookup(key, tags);
+      expect(found.state).toBe('miss');
+      await replica.store(key, Buffer.from('{"version":1}'), 'application/json', found.state === 'miss' ? found.versions : {}, 60);
+      expect((await replica.lookup(key, tags)).state).toBe('hit');
+      // Only the writer's connection is lost (reset, a proxy's idle timeout), with the invalidation still in it.
+      const socket = (redis as unknown as { stream: Socket }).stream;
+      socket.cork();
+      const write = cache.invalidateTags(tags);
+      await new Promise((resolve) => setImmediate(resolve));
+      socket.destroy();
+      const invalidated = await write;
+      expect((await replica.lookup(key, tags)).state).toBe('miss');
+      expect(invalidated).toBe(true);
+    } finally {
+      await replica.close();
+      other.disconnect();
+    }
   });
 });

@@ -6,6 +6,9 @@ import { startHarness, type Harness } from './harness';
 // hung with SIGSTOP or killed with SIGKILL while requests go on.
 const SLOW_MS = 1_000; // a generous bound for any request during an outage
 const FAST_MS = 200; // once the breaker is open: well under the cache client's 250 ms command timeout
+// A write retries its invalidation for up to 1 s (the cache's owedWaitMs: this process alone may have lost Redis,
+// while other replicas still serve from it) before it answers with the invalidation owed; plus one command timeout.
+const WRITE_MS = 1_000 + 250 + 500;
 
 const server = new RedisServer(6413);
 let h: Harness;
@@ -97,7 +100,7 @@ describe('the API while the cache Redis is hung (SIGSTOP)', () => {
 
       const written = await patch(url, { name: 'During Hang' });
       expect(written).toMatchObject({ status: 200, body: { name: 'During Hang' } });
-      expect(written.ms).toBeLessThan(SLOW_MS);
+      expect(written.ms).toBeLessThan(WRITE_MS);
       await readDuringOutage(id, 'During Hang'); // how fast they are is the next test's subject
     } finally {
       await server.resume();
@@ -133,7 +136,7 @@ describe('the API while the cache Redis is hung (SIGSTOP)', () => {
 });
 
 describe('the API while the cache Redis is killed (SIGKILL)', () => {
-  it('answers /health degraded, reads and writes without waiting at all; a restarted, empty Redis fills again with the new data', async () => {
+  it('answers /health degraded, reads without waiting at all, writes within the invalidation retry; a restarted, empty Redis fills again with the new data', async () => {
     const id = await createOrg('Before Kill');
     const url = `/api/v1/organisations/${id}`;
     await readUntilHit(url, (b) => expect(b).toMatchObject({ name: 'Before Kill' }));
@@ -146,7 +149,7 @@ describe('the API while the cache Redis is killed (SIGKILL)', () => {
 
     const written = await patch(url, { name: 'During Kill' });
     expect(written).toMatchObject({ status: 200, body: { name: 'During Kill' } });
-    expect(written.ms).toBeLessThan(FAST_MS);
+    expect(written.ms).toBeLessThan(WRITE_MS);
     expect(Math.max(...await readDuringOutage(id, 'During Kill'))).toBeLessThan(FAST_MS);
 
     await server.start();
