@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import request from 'supertest';
 import { createServiceApp, mintToken, OpenApiRegistry } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
@@ -244,7 +245,7 @@ describe('a master dies under load', () => {
   beforeAll(async () => ({ cluster, a, b } = await startClusterWithTwoReplicas(outbox)), 60_000);
   afterAll(() => stopClusterWithTwoReplicas(cluster, a, b));
 
-  it('the master of the tags dies: no call throws or waits past the command timeout, the cache recovers by itself, nothing stale is served', async () => {
+  it('the master of the tags dies: no call throws or waits for the failover, the cache recovers by itself, nothing stale is served', async () => {
     const KEYS = 12;
     const keyOf = (i: number) => `organisations:detail:${i}`;
     const tagsOf = (i: number) => [`organisation:${i}`];
@@ -313,6 +314,9 @@ describe('a master dies under load', () => {
       }
     };
 
+    // This process's stalls (a loaded machine) lengthen every call measured by the clock: they are added to the bounds.
+    const stalls = monitorEventLoopDelay({ resolution: 10 });
+    stalls.enable();
     const loops = Promise.all([writer(a), writer(b), reader(a), reader(b), reader(a), reader(b)]);
     try {
       await waitFor(() => counts.hits > 20, 'hits before the kill');
@@ -340,10 +344,13 @@ describe('a master dies under load', () => {
     expect(counts.owed).toBeGreaterThan(0); // ...and writes during the outage owed their invalidations
     // Degraded, not hung: no call waited for the failover (2 s and more here). A read or a store waits up to the
     // command timeout; a write's invalidation retries for up to OWED_WAIT_MS more before it answers with it owed.
-    // Plus what a loaded machine adds to any wall-clock measure.
+    // Plus the longest stall of this process and a margin for what else a loaded machine adds to the clock.
+    stalls.disable();
+    const slack = stalls.max / 1e6 + 500;
     const bound = { lookup: COMMAND_TIMEOUT_MS, store: COMMAND_TIMEOUT_MS, invalidate: OWED_WAIT_MS + COMMAND_TIMEOUT_MS };
     for (const [kind, ms] of Object.entries(slowest)) {
-      expect([kind, Math.round(ms), ms < bound[kind as keyof typeof bound] + 1_000]).toEqual([kind, Math.round(ms), true]);
+      const limit = Math.round(bound[kind as keyof typeof bound] + slack);
+      expect({ kind, ms: Math.round(ms), limit, within: ms < limit }).toEqual({ kind, ms: Math.round(ms), limit, within: true });
     }
     // Everything owed was applied: no entry older than the database is valid, on either replica.
     for (const replica of [a, b]) {
