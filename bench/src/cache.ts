@@ -290,11 +290,13 @@ async function run(redis: Redis): Promise<void> {
 }
 
 process.once('exit', killAllNow);
-process.once('SIGINT', () => {
-  process.stderr.write('\ninterrupted: stopping the servers\n');
-  stopLoad();
-  void stopAll().finally(() => process.exit(130));
-});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write('\ninterrupted: stopping the servers\n');
+    stopLoad();
+    void stopAll().finally(() => process.exit(130));
+  });
+}
 
 main()
   .then(() => stopAll())

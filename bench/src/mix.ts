@@ -660,11 +660,14 @@ const NOTE = [
 ].join(' ');
 
 process.once('exit', () => { killAllNow(); ownRedisProcess?.kill('SIGCONT'); ownRedisProcess?.kill('SIGKILL'); });
-process.once('SIGINT', () => {
-  process.stderr.write('\ninterrupted: stopping the servers\n');
-  for (const instance of running) instance.stop();
-  void stopAll().finally(() => { ownRedisProcess?.kill('SIGKILL'); process.exit(130); });
-});
+// Interrupted (Ctrl-C, or a SIGTERM sent to this process alone): stop the servers it started, not leave them running.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write('\ninterrupted: stopping the servers\n');
+    for (const instance of running) instance.stop();
+    void stopAll().finally(() => { ownRedisProcess?.kill('SIGKILL'); process.exit(130); });
+  });
+}
 
 main()
   .then(() => stopAll())

@@ -104,6 +104,12 @@ async function main(): Promise<void> {
 }
 
 process.once('exit', () => { killAllNow(); redisServer?.kill('SIGKILL'); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write('\ninterrupted: stopping the workers and Redis\n');
+    void stopAll().finally(() => { redisServer?.kill('SIGKILL'); process.exit(130); });
+  });
+}
 main().catch(async (error: unknown) => {
   process.stderr.write(`bench:worker failed: ${error instanceof Error ? error.stack : String(error)}\n`);
   await stopAll();
