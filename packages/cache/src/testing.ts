@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { RedisNode } from './redis';
+import { dataNodes, type RedisClient, type RedisNode, type RedisTarget } from './redis';
+import type { ResponseCache } from './response-cache';
 
 export interface RedisServerOptions {
   /** Extra `redis-server` arguments, e.g. `['--maxmemory-policy', 'noeviction']`. */
@@ -27,6 +28,68 @@ function track(child: ChildProcess): void {
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The local Redis server the test suites use, unless TEST_REDIS_CLUSTER_NODES names a cluster. */
+export const TEST_REDIS_URL = 'redis://127.0.0.1:6379/0';
+
+/**
+ * The one switch deciding where the cache test suites' Redis is: the Redis Cluster whose seed nodes
+ * TEST_REDIS_CLUSTER_NODES lists (`host:port,host:port,...`, set by the cluster runs' global setup,
+ * scripts/jest-redis-cluster.cjs), or null for the local server. Harnesses ask this, never the variable.
+ */
+export function testRedisCluster(): RedisNode[] | null {
+  const value = process.env.TEST_REDIS_CLUSTER_NODES?.trim();
+  if (!value) return null;
+  return value.split(',').map((item) => {
+    const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(item.trim());
+    if (!match) throw new Error(`TEST_REDIS_CLUSTER_NODES: ${JSON.stringify(item)} is not host:port`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
+}
+
+/** The tests' cache Redis: the cluster of TEST_REDIS_CLUSTER_NODES, or the local server. */
+export function testCacheRedis(): RedisTarget {
+  const nodes = testRedisCluster();
+  return nodes ? { clusterNodes: nodes } : TEST_REDIS_URL;
+}
+
+/**
+ * What a harness adds to the environment it parses or gives a spawned service: on the cluster run
+ * REDIS_CLUSTER_NODES (the queues follow it unless QUEUE_REDIS_URL is set), otherwise nothing (the defaults
+ * are the local server).
+ */
+export function testRedisEnv(): Record<string, string> {
+  const nodes = testRedisCluster();
+  return nodes ? { REDIS_CLUSTER_NODES: clusterNodesEnv(nodes) } : {};
+}
+
+/** Seed nodes as REDIS_CLUSTER_NODES wants them: `host:port,...`, an IPv6 host in brackets. */
+export function clusterNodesEnv(nodes: RedisNode[]): string {
+  return nodes.map((n) => `${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`).join(',');
+}
+
+/** A Redis of the same kind as testCacheRedis() where nothing listens (port 1), for the "Redis is down" tests. */
+export function unreachableTestRedis(): RedisTarget {
+  return testRedisCluster() ? { clusterNodes: [{ host: '127.0.0.1', port: 1 }] } : 'redis://127.0.0.1:1/0';
+}
+
+/**
+ * Waits until a cache serves: its client is connected, nothing is owed, and the outbox replay that any dropped
+ * connection calls for is done. A cluster client's first connection can drop and retry on a loaded machine, and
+ * each drop is an outage to replay before serving; a harness waits for that before its tests start. Polls a lookup
+ * of a key nothing stores (a lookup is what runs the replay).
+ */
+export async function waitUntilServing(cache: ResponseCache, timeoutMs = 15_000): Promise<void> {
+  await waitFor(async () => (await cache.lookup('~serving', [])).state !== 'unavailable', `the cache (${cache.namespace}) to serve`, timeoutMs);
+}
+
+/**
+ * The keys matching `pattern` on every data node (every master of a cluster). KEYS through a cluster client asks
+ * one node only; tests that look for keys directly use this instead.
+ */
+export async function keysOnEveryNode(client: RedisClient, pattern: string): Promise<string[]> {
+  return (await Promise.all(dataNodes(client).map((node) => node.keys(pattern)))).flat();
+}
 
 /** Polls `check` every 20 ms until it holds; throws naming `what` after `timeoutMs`. */
 export async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -265,7 +328,7 @@ export class RedisCluster {
 
   /** The seed nodes as REDIS_CLUSTER_NODES wants them. */
   get nodesEnv(): string {
-    return this.nodes.map((n) => `${n.host}:${n.port}`).join(',');
+    return clusterNodesEnv(this.nodes);
   }
 
   /** Ports of the nodes still running. */

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@crm/telemetry';
-import { createCacheRedis, ResponseCache, type RedisClient } from '../src';
+import { createCacheRedis, ResponseCache, testCacheRedis, unreachableTestRedis, type RedisClient } from '../src';
 
-// Applied-once events against the local Redis, in a namespace of the test's own.
+// Applied-once events against the tests' Redis (the local server, or the cluster run's cluster), in a namespace of the test's own.
 const logger = createLogger('cache-test', 'silent');
 let redis: RedisClient;
 let cache: ResponseCache;
 const observed: string[] = [];
 
 beforeAll(async () => {
-  redis = createCacheRedis('redis://127.0.0.1:6379/0', logger);
+  redis = createCacheRedis(testCacheRedis(), logger);
   cache = new ResponseCache({ redis, logger, namespace: `crm-test-${randomUUID().slice(0, 8)}`, observe: (op) => observed.push(op) });
   await new Promise((resolve) => redis.once('ready', resolve));
 });
@@ -47,7 +47,7 @@ it('the same row id with another commit time is another event (ids restart after
 });
 
 it('strict application (the worker) throws when Redis is unreachable, so the job is retried; otherwise it is owed', async () => {
-  const down = createCacheRedis('redis://127.0.0.1:1/0', logger);
+  const down = createCacheRedis(unreachableTestRedis(), logger);
   const unreachable = new ResponseCache({ redis: down, logger, namespace: 'crm-test-down' });
   try {
     await expect(unreachable.applyEvent(event('1', ['people']), { strict: true })).rejects.toThrow(/unavailable/);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
-import type { RedisClient, RedisTarget, ResponseCache } from '@crm/cache';
+import { testRedisEnv, waitUntilServing, type RedisClient, type RedisTarget, type ResponseCache } from '@crm/cache';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, replicaRouter, truncateAll, TEST_DATABASE_URL, type MikroORM, type ReplicaRouter } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
@@ -29,7 +29,10 @@ export interface ApiHarness {
 export interface ApiHarnessOptions {
   /** Overrides; DATABASE_URL and DATABASE_REPLICA_URLS run the API on another primary and its replicas (startReplicaCluster). */
   env?: Record<string, string>;
-  /** Use a real response cache, on the local Redis unless `redisUrl` says otherwise. */
+  /**
+   * Use a real response cache: on the tests' Redis (the local server, or the cluster of TEST_REDIS_CLUSTER_NODES:
+   * testRedisEnv in @crm/cache) unless `redisUrl`, or REDIS_URL / REDIS_CLUSTER_NODES in `env`, say otherwise.
+   */
   cache?: boolean;
   redisUrl?: RedisTarget;
   /** Share a namespace with another harness (two replicas of an API). */
@@ -39,7 +42,9 @@ export interface ApiHarnessOptions {
 }
 
 export async function startApiHarness(service: string, buildApp: (deps: ApiAppDeps) => Express, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
-  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL, ...options.env });
+  // A test that names its own Redis (a server it hangs or kills) keeps it on the cluster run too.
+  const ownRedis = options.redisUrl !== undefined || ['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'].some((name) => options.env?.[name] !== undefined);
+  const env = parseEnv({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL, ...(ownRedis ? {} : testRedisEnv()), ...options.env });
   await prepareTestDatabase(env.DATABASE_URL);
   const sql: string[] = [];
   const metrics = new ServiceMetrics(service);
@@ -62,6 +67,9 @@ export async function startApiHarness(service: string, buildApp: (deps: ApiAppDe
     statsFlushMs: 100,
   });
   const { cache, cacheRedis: redis } = runtime;
+  // The cache client connects in the background (a cluster client first learns the slot map); until it serves,
+  // reads skip the cache. Tests start once it does.
+  if (cache) await waitUntilServing(cache);
   const app = buildApp({ env, orm, logger, metrics, runtime });
   const token = (role: Role) => mintToken(env.JWT_SECRET, role);
   return {

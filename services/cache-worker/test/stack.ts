@@ -5,7 +5,7 @@ import type { Job, Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { Express } from 'express';
 import request from 'supertest';
-import { dataNodes, type RedisNode, type RedisTarget } from '@crm/cache';
+import { clusterNodesEnv, dataNodes, testRedisCluster, waitUntilServing, type RedisNode, type RedisTarget } from '@crm/cache';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
@@ -51,6 +51,8 @@ export interface Stack {
   /** The first worker's HTTP side (health, metrics, dashboard) as server.ts wires it; null without a worker. */
   workerApp: Express | null;
   queues: { invalidation: Queue; warmup: Queue };
+  /** The variables that put a spawned service (server.js) on the stack's cache and queues. */
+  redisEnv: Record<string, string>;
   auth: (role: Role) => { Authorization: string };
   /** The latest outbox event id of an entity (what its last write recorded). */
   lastEventId: (entity: string, id: number) => Promise<string>;
@@ -63,7 +65,10 @@ export interface StackOptions {
   replicas?: number;
   cacheRedisUrl?: RedisTarget;
   queueRedisUrl?: RedisTarget;
-  /** The cache and the queues both on this Redis Cluster (the test's own, e.g. a RedisCluster's nodes). */
+  /**
+   * The cache and the queues both on this Redis Cluster (the test's own, e.g. a RedisCluster's nodes). Without it, and
+   * without `cacheRedisUrl` / `queueRedisUrl`, the tests' cluster when TEST_REDIS_CLUSTER_NODES names one (the cluster run).
+   */
   cluster?: RedisNode[];
   /** The cache's key namespace (default: a random one). */
   namespace?: string;
@@ -77,6 +82,14 @@ export interface StackOptions {
 interface Targets {
   cache: RedisTarget;
   queue: RedisTarget;
+}
+
+/** The same targets as a service's environment: REDIS_URL or REDIS_CLUSTER_NODES, QUEUE_REDIS_URL or QUEUE_REDIS_CLUSTER_NODES. */
+function redisEnvOf(targets: Targets): Record<string, string> {
+  return {
+    ...(typeof targets.cache === 'string' ? { REDIS_URL: targets.cache } : { REDIS_CLUSTER_NODES: clusterNodesEnv(targets.cache.clusterNodes) }),
+    ...(typeof targets.queue === 'string' ? { QUEUE_REDIS_URL: targets.queue } : { QUEUE_REDIS_CLUSTER_NODES: clusterNodesEnv(targets.queue.clusterNodes) }),
+  };
 }
 
 const logger = createLogger('stack-test', 'silent');
@@ -144,9 +157,11 @@ async function obliterate(queues: Queue[]): Promise<void> {
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await prepareTestDatabase();
+  const ownRedis = options.cacheRedisUrl !== undefined || options.queueRedisUrl !== undefined;
+  const cluster = options.cluster ?? (ownRedis ? null : testRedisCluster());
   const env = parseEnv({
     NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL,
-    ...(options.cluster ? { REDIS_CLUSTER_NODES: options.cluster.map((n) => `${n.host}:${n.port}`).join(',') } : {}),
+    ...(cluster ? { REDIS_CLUSTER_NODES: clusterNodesEnv(cluster) } : {}),
   });
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
   await truncateAll(orm);
@@ -154,7 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // A cluster comes through the configuration, as in production (the queues follow REDIS_CLUSTER_NODES).
   const targets: Targets = {
     cache: options.cacheRedisUrl ?? env.cacheRedis,
-    queue: options.queueRedisUrl ?? (options.cluster ? env.queueRedis : TEST_QUEUE_URL),
+    queue: options.queueRedisUrl ?? (cluster ? env.queueRedis : TEST_QUEUE_URL),
   };
   const queueConnection = createQueueConnection(targets.queue, logger, 'stack-test');
   const queues = {
@@ -194,6 +209,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }).start());
   }
   const worker = workers[0] ?? null;
+  // Cache clients connect in the background (a cluster client first learns the slot map); until one serves, its
+  // process reads the database. Tests start once every one does.
+  await Promise.all([...organisations, ...people].map((api) => api.runtime.cache!).concat(workers.map((w) => w.cache)).map((cache) => waitUntilServing(cache)));
 
   const workerApp = worker && buildWorkerApp({
     env, orm: workerOrms[0]!, logger, metrics: workerMetrics[0]!,
@@ -204,7 +222,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   const auth = (role: Role) => ({ Authorization: `Bearer ${mintToken(env.JWT_SECRET, role)}` });
   return {
-    env, namespace, orm, organisations, people, worker, workers, workerApp, queues, auth,
+    env, namespace, orm, organisations, people, worker, workers, workerApp, queues, auth, redisEnv: redisEnvOf(targets),
     lastEventId: async (entity, id) => {
       const rows = await orm.em.fork().execute<{ id: string }[]>(
         'select id from cache_outbox where entity = ? and entity_id = ? order by id desc limit 1', [entity, id]);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { TEST_DATABASE_URL } from '@crm/database';
 import { warmupJobId } from '@crm/jobs';
-import { hangingServer, startStack, TEST_QUEUE_URL, waitFor, type Stack } from './stack';
+import { hangingServer, startStack, waitFor, type Stack } from './stack';
 
 // The built worker as a real process (npm test builds first), killed with SIGKILL in the middle of a job.
 const SERVER = path.resolve(__dirname, '../dist/server.js');
@@ -23,7 +23,8 @@ async function startWorker(s: Stack, organisationsApiUrl: string): Promise<{ chi
   const child = spawn(process.execPath, [SERVER], {
     env: {
       PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info',
-      DATABASE_URL: TEST_DATABASE_URL, QUEUE_REDIS_URL: TEST_QUEUE_URL, CACHE_NAMESPACE: s.namespace,
+      // The stack's cache and queues: the local server and the test queue database, or the tests' cluster.
+      DATABASE_URL: TEST_DATABASE_URL, ...s.redisEnv, CACHE_NAMESPACE: s.namespace,
       ORGANISATIONS_API_URL: organisationsApiUrl, PEOPLE_API_URL: s.people[0]!.url,
       CACHE_WORKER_PORT: String(await freePort()), WORKER_LOCK_MS: '1000', WARMUP_ON_START: 'false',
     },

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { parseEnv } from '@crm/config';
 import { createOrm, prepareTestDatabase, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import type { RedisClient } from '@crm/cache';
+import { testRedisEnv, unreachableTestRedis, type RedisClient, type RedisTarget } from '@crm/cache';
 import { buildWorkerApp, SERVICE } from '../src/app';
 import { connectRedis, redisProbe } from '../src/redis';
 
@@ -10,7 +10,8 @@ describe('cache-worker HTTP side', () => {
   let orm: MikroORM;
   const clients: RedisClient[] = [];
   const logger = createLogger(SERVICE, 'silent');
-  const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL });
+  // The tests' Redis: the local server, or the cluster of the cluster run (cache and queue both).
+  const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL, ...testRedisEnv() });
 
   beforeAll(async () => {
     await prepareTestDatabase();
@@ -21,15 +22,15 @@ describe('cache-worker HTTP side', () => {
     clients.forEach((c) => c.disconnect());
   });
 
-  const app = (cacheUrl: string) => {
-    const cache = connectRedis(cacheUrl, 'test-cache', logger);
-    const queue = connectRedis(env.QUEUE_REDIS_URL, 'test-queue', logger);
+  const app = (cacheRedis: RedisTarget) => {
+    const cache = connectRedis(cacheRedis, 'test-cache', logger);
+    const queue = connectRedis(env.queueRedis, 'test-queue', logger);
     clients.push(cache, queue);
     return buildWorkerApp({ env, orm, logger, metrics: new ServiceMetrics(SERVICE), cacheProbe: redisProbe(cache), queueProbe: redisProbe(queue) });
   };
 
   it('is healthy when PostgreSQL and both Redis connections answer', async () => {
-    const worker = app(env.REDIS_URL);
+    const worker = app(env.cacheRedis);
     const res = await waitFor(() => request(worker).get('/health'), (r) => r.body.status === 'healthy');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'healthy', database: { status: 'up' }, cache: { status: 'up' }, queue: { status: 'up' } });
@@ -37,14 +38,14 @@ describe('cache-worker HTTP side', () => {
   });
 
   it('is degraded, still 200, when the cache Redis is unreachable', async () => {
-    const worker = app('redis://127.0.0.1:1/0');
+    const worker = app(unreachableTestRedis());
     const res = await request(worker).get('/health');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'degraded', cache: { status: 'down' }, database: { status: 'up' } });
   });
 
   it('serves Prometheus metrics', async () => {
-    const res = await request(app(env.REDIS_URL)).get('/metrics');
+    const res = await request(app(env.cacheRedis)).get('/metrics');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     expect(res.text).toMatch(/# TYPE http_request_duration_seconds histogram/);

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { keysOnEveryNode, waitFor } from '@crm/cache';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -6,6 +7,8 @@ beforeAll(async () => { h = await startHarness({ cache: true }); });
 afterAll(() => h.close());
 
 const get = (url: string, role: 'reader' | 'admin' = 'reader') => request(h.app).get(url).set(h.auth(role));
+/** The cache's keys matching `pattern`, on every master when the cache is a cluster. */
+const keys = (pattern: string) => keysOnEveryNode(h.redis!, pattern);
 const createOrg = async (body: Record<string, unknown>) =>
   (await request(h.app).post('/api/v1/organisations').set(h.auth('editor')).send(body)).body as { id: number };
 
@@ -136,7 +139,7 @@ describe('cache admin routes', () => {
     expect(res.status).toBe(200);
     expect(res.body.deleted).toBeGreaterThan(0);
     expect(await h.redis!.get('someone-else:key')).toBe('keep me');
-    expect(await h.redis!.keys(`${h.cache!.namespace}:produits:*`)).toEqual([]);
+    expect(await keys(`${h.cache!.namespace}:produits:*`)).toEqual([]);
     expect((await get('/api/v1/produits')).headers['x-cache']).toBe('MISS');
     await h.redis!.del('someone-else:key');
   });
@@ -147,9 +150,9 @@ describe('grace', () => {
     const { id } = await createOrg({ name: 'Graceful', category: 'other' });
     const url = `/api/v1/organisations/${id}`;
     await get(url);
-    await waitFor(async () => (await h.redis!.keys(`${h.cache!.namespace}:organisations:detail:*`)).length > 0);
+    await waitFor(async () => (await keys(`${h.cache!.namespace}:organisations:detail:*`)).length > 0, 'the detail entry to be stored');
     // Age the entry past its TTL (but within grace) by rewriting its freshness deadline.
-    const [key] = await h.redis!.keys(`${h.cache!.namespace}:organisations:detail:*`);
+    const [key] = await keys(`${h.cache!.namespace}:organisations:detail:*`);
     const raw = (await h.redis!.getBuffer(key!))!;
     const split = raw.indexOf(0x0a);
     const header = JSON.parse(raw.subarray(0, split).toString());
@@ -167,23 +170,9 @@ describe('grace', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('organisation stats are invalidated only by what they count', () => {
   /** The stats MISS stores after answering and then releases its fill lock: wait for that, not a delay. */
-  const stored = async () => {
-    const deadline = Date.now() + 5_000;
-    while ((await h.redis!.keys(`${h.cache!.namespace}:organisations:stats:*:fill`)).length > 0) {
-      if (Date.now() > deadline) throw new Error('the fill was never stored');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const stored = () => waitFor(async () => (await keys(`${h.cache!.namespace}:organisations:stats:*:fill`)).length === 0, 'the stats fill to be stored');
   const stats = async () => {
     const res = await get('/api/v1/organisations/stats');
     await stored();

@@ -1,24 +1,15 @@
 import request from 'supertest';
+import { keysOnEveryNode, waitFor } from '@crm/cache';
 import { Organisation, tagsForChange } from '@crm/database';
 import { seedOrganisation, startHarness, type Harness } from './harness';
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ cache: true });
-  // The cache client connects in the background; wait until it can serve (otherwise reads are MISS, uncached).
-  if (h.redis!.status !== 'ready') await new Promise((resolve) => h.redis!.once('ready', resolve));
-});
+beforeAll(async () => { h = await startHarness({ cache: true }); });
 afterAll(() => h.close());
 
 const get = (url: string, role: 'reader' | 'admin' = 'reader') => request(h.app).get(url).set(h.auth(role));
-/** The MISS path stores after answering, then releases its fill lock: wait for that condition, not a delay. */
-async function waitForStore(): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while ((await h.redis!.keys(`${h.cache!.namespace}:*:fill`)).length > 0) {
-    if (Date.now() > deadline) throw new Error('the fill was never stored');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** The MISS path stores after answering, then releases its fill lock: wait for that condition, not a delay (on every master of a cluster). */
+const waitForStore = () => waitFor(async () => (await keysOnEveryNode(h.redis!, `${h.cache!.namespace}:*:fill`)).length === 0, 'the fill to be stored');
 
 let emails = 0;
 async function createPerson(extra: Record<string, unknown> = {}): Promise<{ id: number; lastName: string }> {
