@@ -137,7 +137,20 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       };
     }
 
+    let versions = found.versions;
     let fillToken = await cache.acquireFill(key);
+    if (fillToken) {
+      // Another fill may have stored and released between this request's lookup and its lock: serve that entry
+      // rather than read the database again (one more round trip, on misses only).
+      const again = await cache.lookup(key, tags);
+      if (again.state === 'hit') {
+        void cache.releaseFill(key, fillToken);
+        endGet('hit');
+        record('hit');
+        return sendEntry(req, res, again.entry, 'hit');
+      }
+      if (again.state !== 'unavailable') versions = again.versions;
+    }
     if (fillToken === null) {
       // Another request (here or on another replica) is filling this key: wait for its entry.
       const filled = await cache.waitForFill(key, tags);
@@ -152,7 +165,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     record('miss');
     const token = fillToken;
     captureJson(req, res, 'miss', async (body) => {
-      await cache.store(key, body, JSON_TYPE, found.versions, options.ttl);
+      await cache.store(key, body, JSON_TYPE, versions, options.ttl);
       if (token) await cache.releaseFill(key, token);
     });
     if (token) {

@@ -449,11 +449,14 @@ export class ResponseCache {
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 50);
+      // The lock first, then the entry: a filler stores before it releases, so a lock seen gone means the entry
+      // (if any) is already there for the lookup after it. The other order gives up on a fill that ended between
+      // the two reads, and every waiter polling in step with it reads the database (entry and lock sit on
+      // different masters of a cluster, which widens that gap).
+      const lockHeld = await this.guarded(() => this.redis.exists(`${this.entryKey(key)}:fill`));
       const found = await this.lookup(key, tags);
       if (found.state === 'hit') return found.entry;
-      if (found.state === 'unavailable') return null;
-      const lockHeld = await this.guarded(() => this.redis.exists(`${this.entryKey(key)}:fill`));
-      if (!lockHeld) return null;
+      if (found.state === 'unavailable' || !lockHeld) return null;
     }
     return null;
   }

@@ -150,10 +150,18 @@ describe('grace', () => {
     const { id } = await createOrg({ name: 'Graceful', category: 'other' });
     const url = `/api/v1/organisations/${id}`;
     await get(url);
-    await waitFor(async () => (await keys(`${h.cache!.namespace}:organisations:detail:*`)).length > 0, 'the detail entry to be stored');
+    // This detail's entry (other tests left theirs in the namespace): the one holding its name.
+    let key: string | undefined;
+    let raw: Buffer | null = null;
+    await waitFor(async () => {
+      for (const candidate of await keys(`${h.cache!.namespace}:organisations:detail:*`)) {
+        const value = await h.redis!.getBuffer(candidate);
+        if (value?.includes('"name":"Graceful"')) [key, raw] = [candidate, value];
+      }
+      return key !== undefined;
+    }, 'the detail entry to be stored');
     // Age the entry past its TTL (but within grace) by rewriting its freshness deadline.
-    const [key] = await keys(`${h.cache!.namespace}:organisations:detail:*`);
-    const raw = (await h.redis!.getBuffer(key!))!;
+    raw = raw!;
     const split = raw.indexOf(0x0a);
     const header = JSON.parse(raw.subarray(0, split).toString());
     header.f = Date.now() - 1000;
