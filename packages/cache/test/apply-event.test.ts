@@ -58,3 +58,31 @@ it('strict application (the worker) throws when Redis is unreachable, so the job
     down.disconnect();
   }
 });
+
+it('a waiter whose read of the entry just missed a fill that then stored and released gets that entry, not a null that sends it to the database', async () => {
+  const key = 'organisations:detail:fill-race';
+  const tags = ['organisation:fill-race'];
+  const found = await cache.lookup(key, tags);
+  if (found.state !== 'miss') throw new Error(`expected a miss, got ${found.state}`);
+  const fill = await cache.acquireFill(key); // another request fills this key...
+  expect(fill).toEqual(expect.any(String));
+  // ...and finishes (stores, then releases) right after the waiter's first read of the entry came back empty.
+  const lookup = cache.lookup.bind(cache);
+  let raced = false;
+  const spy = jest.spyOn(cache, 'lookup').mockImplementation(async (k, t) => {
+    const seen = await lookup(k, t);
+    if (!raced) {
+      raced = true;
+      await cache.store(key, Buffer.from('{"filled":true}'), 'application/json', found.versions, 60);
+      await cache.releaseFill(key, fill!);
+    }
+    return seen;
+  });
+  try {
+    const entry = await cache.waitForFill(key, tags);
+    expect(raced).toBe(true);
+    expect(entry?.body.toString()).toBe('{"filled":true}');
+  } finally {
+    spy.mockRestore();
+  }
+});

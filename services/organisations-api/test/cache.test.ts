@@ -106,6 +106,36 @@ describe('stampede protection', () => {
   });
 });
 
+describe('one fill per key', () => {
+  it('a request whose lookup missed a fill that ended before it took the lock serves that entry, without reading the database', async () => {
+    const { id } = await createOrg({ name: 'Filled Elsewhere', category: 'advisor' });
+    const url = `/api/v1/organisations/${id}`;
+    const cache = h.cache!;
+    const lookup = cache.lookup.bind(cache);
+    let raced = false;
+    // Another replica's fill stores and releases its lock just after this request's lookup came back empty.
+    const spy = jest.spyOn(cache, 'lookup').mockImplementation(async (key, tags) => {
+      const found = await lookup(key, tags);
+      if (!raced && found.state === 'miss') {
+        raced = true;
+        await cache.store(key, Buffer.from(JSON.stringify({ id, name: 'Filled Elsewhere', by: 'the other fill' })), 'application/json', found.versions, 60);
+      }
+      return found;
+    });
+    try {
+      const before = h.sql.length;
+      const res = await get(url);
+      expect(raced).toBe(true);
+      expect(res.status).toBe(200);
+      expect(res.headers['x-cache']).toBe('HIT');
+      expect(res.body).toEqual({ id, name: 'Filled Elsewhere', by: 'the other fill' });
+      expect(h.sql.length - before).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
 describe('stats', () => {
   it('counts hits and misses system-wide, per prefix, with Redis keys and memory', async () => {
     await get('/api/v1/produits');
