@@ -11,7 +11,7 @@ export type { CacheResult } from './stats';
 export { DEFAULT_TTLS, ttlFor } from './ttl';
 export { routeCache, cacheAdminRoutes, type RouteCacheOptions, type RequestInvalidation } from './routes';
 export {
-  RedisServer, RedisCluster, waitFor, TEST_REDIS_URL, testRedisCluster, testCacheRedis, testRedisEnv, clusterNodesEnv, unreachableTestRedis,
+  RedisServer, RedisCluster, waitFor, testRedisCluster, testCacheRedis, testRedisEnv, clusterNodesEnv, unreachableTestRedis,
   keysOnEveryNode, waitUntilServing,
   type RedisServerOptions, type RedisClusterOptions, type KilledMaster,
 } from './testing';

@@ -30,7 +30,7 @@ function track(child: ChildProcess): void {
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The local Redis server the test suites use, unless TEST_REDIS_CLUSTER_NODES names a cluster. */
-export const TEST_REDIS_URL = 'redis://127.0.0.1:6379/0';
+const TEST_REDIS_URL = 'redis://127.0.0.1:6379/0';
 
 /**
  * The one switch deciding where the cache test suites' Redis is: the Redis Cluster whose seed nodes
