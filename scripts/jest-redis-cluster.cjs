@@ -43,4 +43,3 @@ async function teardown() {
 module.exports = setup;
 module.exports.clusterConfig = clusterConfig;
 module.exports.teardown = teardown;
-module.exports.PORTS = PORTS;
