@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '@crm/telemetry';
-import { HttpProblem, type FieldError } from './problem';
+import { HttpProblem, PROBLEM_KINDS, type FieldError, type ProblemKind } from './problem';
 
 /** Turns a ZodError into field errors with dotted paths (`email`, `items.0.name`). */
 export function fieldErrors(error: ZodError, prefix?: string): FieldError[] {
@@ -28,6 +28,38 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/**
+ * True for PostgreSQL's data exceptions (SQLSTATE class 22: invalid text representation, numeric or date out of
+ * range, invalid byte sequence, string too long ...): the value came from the request, so the client gets 400.
+ */
+export function isDataException(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return false;
+}
+
+/** An error from Express or body-parser (http-errors) that carries its own 4xx status, or undefined. */
+function clientErrorStatus(error: unknown): number | undefined {
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  return typeof code === 'number' && code >= 400 && code < 500 ? code : undefined;
+}
+
+/** The problem for an http-errors 4xx: its own kind when the table has one for the status, else a plain 400. */
+function clientProblem(error: unknown, status: number): HttpProblem {
+  // Express's router: a path segment that is not valid percent-encoded UTF-8 (`%ff`, `%zz`, `%ED%A0%80`).
+  if (error instanceof URIError) {
+    return new HttpProblem('bad_request', 'The path has malformed percent-encoding', [{ path: 'params', message: 'must be valid percent-encoded UTF-8' }]);
+  }
+  const kind = (Object.keys(PROBLEM_KINDS) as ProblemKind[]).find((k) => PROBLEM_KINDS[k].status === status && k !== 'validation') ?? 'bad_request';
+  // http-errors marks 4xx messages as safe to show (`expose`); anything else gets the generic title.
+  const { expose, message } = error as { expose?: unknown; message?: unknown };
+  const detail = expose === true && typeof message === 'string' && message ? message : PROBLEM_KINDS[kind].title;
+  return new HttpProblem(kind, detail);
+}
+
 /** Maps anything thrown by a handler to a problem, by kind; unknown errors become a 500 without details. */
 export function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
@@ -42,6 +74,9 @@ export function toProblem(error: unknown): HttpProblem {
   if (e.name === 'CheckConstraintViolationException' || e.name === 'NotNullConstraintViolationException') {
     return new HttpProblem('bad_request', 'The request violates a data constraint');
   }
+  if (isDataException(error)) return new HttpProblem('bad_request', 'A value in the request cannot be stored by the database');
+  const status = clientErrorStatus(error);
+  if (status !== undefined) return clientProblem(error, status);
   if (isDatabaseUnavailable(error)) return new HttpProblem('unavailable', 'The database is unavailable', undefined, { cause: error });
   return new HttpProblem('internal', 'An unexpected error occurred', undefined, { cause: error });
 }

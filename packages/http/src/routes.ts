@@ -5,6 +5,7 @@ import { requireRole, type Role } from './auth';
 import { fieldErrors } from './errors';
 import { HttpProblem } from './problem';
 import type { OpenApiRegistry } from './openapi';
+import { unstorableStrings } from './validation';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 type AnyObject = z.ZodObject<z.ZodRawShape>;
@@ -42,11 +43,19 @@ export interface RouteSpec<PS extends AnyObject | undefined, QS extends AnyObjec
 
 const noParams = z.strictObject({});
 
-function validate<S extends z.ZodType>(schema: S, value: unknown, where: 'query' | 'params' | 'body'): z.output<S> {
+const INVALID = { params: 'The path is not valid', query: 'The query parameters are not valid', body: 'The request body is not valid' } as const;
+
+/**
+ * Every route's input goes through here, so no schema can forget the strings PostgreSQL refuses (NUL, lone
+ * surrogates): they are checked on the raw input, field names included, before the route's own schema.
+ */
+function validate<S extends z.ZodType>(schema: S, value: unknown, where: keyof typeof INVALID): z.output<S> {
+  const prefix = where === 'body' ? undefined : where;
+  const unstorable = unstorableStrings(value, prefix);
+  if (unstorable.length > 0) throw new HttpProblem('validation', INVALID[where], unstorable);
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  const kind = where === 'params' ? 'The path is not valid' : where === 'query' ? 'The query parameters are not valid' : 'The request body is not valid';
-  throw new HttpProblem('validation', kind, fieldErrors(result.error, where === 'body' ? undefined : where));
+  throw new HttpProblem('validation', INVALID[where], fieldErrors(result.error, prefix));
 }
 
 /** Validated input is kept here so later middleware (the cache) keys on normalised parameters. */

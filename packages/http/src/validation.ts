@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FieldError } from './problem';
 
 /** A whole number written in decimal digits only: "12" yes; "1e3", "1.0", "-1", "0x1" no. */
 export function intString(min = 0, max = Number.MAX_SAFE_INTEGER) {
@@ -7,6 +8,69 @@ export function intString(min = 0, max = Number.MAX_SAFE_INTEGER) {
     .regex(/^\d{1,15}$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why PostgreSQL could not store a string, or undefined when it can: NUL is refused by its text types (and, inlined
+ * into a statement, breaks the wire protocol); a lone UTF-16 surrogate is not Unicode and would be silently mangled.
+ */
+export function unstorableReason(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain NUL characters';
+  if (LONE_SURROGATE.test(text)) return 'must not contain lone UTF-16 surrogates (invalid Unicode)';
+  return undefined;
+}
+
+/** More would only make a hostile request's answer large. */
+const MAX_REPORTED = 20;
+
+/**
+ * Every string in a parsed input (object keys included) that PostgreSQL could not store, as field errors with dotted
+ * paths. It walks with its own stack, so a deeply nested body cannot overflow the call stack.
+ */
+export function unstorableStrings(value: unknown, prefix?: string): FieldError[] {
+  const errors: FieldError[] = [];
+  const pending: [unknown, string][] = [[value, prefix ?? '']];
+  const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+  while (pending.length > 0 && errors.length < MAX_REPORTED) {
+    const [current, path] = pending.pop()!;
+    if (typeof current === 'string') {
+      const reason = unstorableReason(current);
+      if (reason) errors.push({ path: path || '(root)', message: reason });
+    } else if (current !== null && typeof current === 'object') {
+      for (const [key, child] of Object.entries(current)) {
+        const reason = unstorableReason(key);
+        if (reason) errors.push({ path: path || '(root)', message: `field names ${reason}` });
+        else pending.push([child, join(path, key)]);
+      }
+    }
+  }
+  return errors;
+}
+
+/** The first and last days PostgreSQL's `date` stores that also round-trip as YYYY-MM-DD: it has no year 0. */
+export const MIN_DATE = '0001-01-01';
+export const MAX_DATE = '9999-12-31';
+const MIN_INSTANT = Date.parse(`${MIN_DATE}T00:00:00.000Z`);
+const MAX_INSTANT = Date.parse(`${MAX_DATE}T23:59:59.999Z`);
+
+/** A calendar date as YYYY-MM-DD, from 0001-01-01 to 9999-12-31 (a real day: no 2023-02-29). */
+export function isoDate() {
+  return z.iso
+    .date('must be a date as YYYY-MM-DD')
+    .refine((date) => date >= MIN_DATE, `must be between ${MIN_DATE} and ${MAX_DATE}`);
+}
+
+/**
+ * An ISO 8601 date-time with an offset (or Z): a local time would be ambiguous. Parsed to a Date between
+ * 0001-01-01 and 9999-12-31 UTC, so an offset cannot push it to a five-digit year that would not round-trip.
+ */
+export function isoDateTime() {
+  return z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2024-05-01T09:30:00Z' })
+    .transform((text) => new Date(text))
+    .refine((date) => date.getTime() >= MIN_INSTANT && date.getTime() <= MAX_INSTANT, `must be between ${MIN_DATE} and ${MAX_DATE} (UTC)`);
 }
 
 /** PostgreSQL `serial` ids: 1 .. 2^31-1. */

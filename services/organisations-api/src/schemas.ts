@@ -1,19 +1,17 @@
 import { z } from 'zod';
 import { MANDAT_STATUSES, MANDAT_TYPES, ORGANISATION_CATEGORIES } from '@crm/database';
-import { boolString, pageQuery } from '@crm/http';
+import { whereAlpha2 } from 'iso-3166-1';
+import { boolString, isoDate, pageQuery } from '@crm/http';
 
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
-
-/** ISO 3166-1 alpha-2, checked against the region names the runtime knows (no hand-kept list). */
+/**
+ * ISO 3166-1 alpha-2, only the officially assigned codes (iso-3166-1's list: no EU, XK or other reserved or
+ * user-assigned codes). The shape is checked first, so the lookup only ever sees two capitals.
+ */
 const countryCode = z
   .string()
   .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals, e.g. FR')
-  .refine((code) => {
-    const name = regionNames.of(code);
-    return name !== undefined && name !== code && name !== 'Unknown Region';
-  }, 'is not an ISO 3166-1 alpha-2 country code');
+  .refine((code) => !/^[A-Z]{2}$/.test(code) || whereAlpha2(code) !== undefined, 'is not an assigned ISO 3166-1 alpha-2 country code');
 
-const isoDate = z.iso.date('must be a date as YYYY-MM-DD');
 const atLeastOneField = (value: object) => Object.keys(value).length > 0;
 const NOTHING_TO_UPDATE = { message: 'give at least one field to change' };
 
@@ -53,8 +51,8 @@ export const searchOrganisationsQuery = z.strictObject({
 const mandatFields = {
   type: z.enum(MANDAT_TYPES),
   status: z.enum(MANDAT_STATUSES),
-  startDate: isoDate,
-  endDate: isoDate.nullable(),
+  startDate: isoDate(),
+  endDate: isoDate().nullable(),
 };
 
 const endNotBeforeStart = (m: { startDate?: string; endDate?: string | null }) =>

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { INTERACTION_TYPES, ORGANISATION_CATEGORIES } from '@crm/database';
-import { intString, MAX_ID, pageQuery } from '@crm/http';
+import { intString, isoDateTime, MAX_ID, pageQuery } from '@crm/http';
 
 const atLeastOneField = (value: object) => Object.keys(value).length > 0;
 const NOTHING_TO_UPDATE = { message: 'give at least one field to change' };
@@ -50,9 +50,8 @@ const interactionFields = {
   type: z.enum(INTERACTION_TYPES),
   subject: z.string().trim().min(1).max(255),
   notes: z.string().max(MAX_NOTES).nullable(),
-  // An offset (or Z) is required: a local time would be ambiguous.
-  occurredAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2024-05-01T09:30:00Z' })
-    .transform((s) => new Date(s)),
+  // An offset (or Z) is required (a local time would be ambiguous); bounded to what PostgreSQL stores.
+  occurredAt: isoDateTime(),
 };
 
 export const createInteractionBody = z.strictObject({
