@@ -59,7 +59,8 @@ const MAX_INSTANT = Date.parse(`${MAX_DATE}T23:59:59.999Z`);
 export function isoDate() {
   return z.iso
     .date('must be a date as YYYY-MM-DD')
-    .refine((date) => date >= MIN_DATE, `must be between ${MIN_DATE} and ${MAX_DATE}`);
+    // Only a well-formed date is compared, so a malformed one gets a single message.
+    .refine((date) => !/^\d{4}-\d{2}-\d{2}$/.test(date) || date >= MIN_DATE, `must be between ${MIN_DATE} and ${MAX_DATE}`);
 }
 
 /**
