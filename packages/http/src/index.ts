@@ -9,4 +9,4 @@ export {
   intString, idParams, boolString, isoDate, isoDateTime, unstorableReason, unstorableStrings, MIN_DATE, MAX_DATE, pageQuery, pageOf, orderBy, likeContains, pageSchema, MAX_ID, SORT_FIELDS,
   type Page, type PageInput,
 } from './validation';
-export { serve, type ServeOptions } from './server';
+export { serve, answerClientErrors, type ServeOptions } from './server';

@@ -1,6 +1,8 @@
 import type { Express } from 'express';
 import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '@crm/telemetry';
+import { HttpProblem } from './problem';
 
 export interface ServeOptions {
   port: number;
@@ -13,11 +15,30 @@ export interface ServeOptions {
 }
 
 /**
+ * Node answers a request it cannot parse (headers or URL over its 16 kB limit, a malformed request line) by itself,
+ * with an empty body, before Express sees it. This gives the client the same problem+json as every other 4xx.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const problem = error.code === 'HPE_HEADER_OVERFLOW'
+      ? new HttpProblem('headers_too_large', 'The request line and headers are larger than the 16 kB the server accepts')
+      : new HttpProblem('bad_request', 'The request is not valid HTTP');
+    const body = JSON.stringify(problem.toJSON());
+    socket.end(`HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+}
+
+/**
  * Listens, and on SIGTERM/SIGINT stops accepting connections, lets in-flight requests finish,
  * closes idle keep-alive sockets, then runs `onShutdown` and exits.
  */
 export function serve(app: Express, options: ServeOptions): Promise<Server> {
   const server = createServer(app);
+  answerClientErrors(server);
   // Longer than typical load balancer idle timeouts, so they close first and never hit a closed socket.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
