@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Router } from 'express';
 import { z } from 'zod';
-import { defineRoute, type OpenApiRegistry } from '@crm/http';
+import { defineRoute, HttpProblem, type OpenApiRegistry } from '@crm/http';
 import { cacheResponse } from './middleware';
 import type { ResponseCache } from './response-cache';
 import type { CacheResult } from './stats';
@@ -59,6 +59,11 @@ export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache
   defineRoute(router, openapi, {
     method: 'delete', path: '/cache', tag: 'cache', role: 'admin',
     summary: "Remove this application's cache keys (never FLUSHDB/FLUSHALL)",
-    handler: async () => ({ deleted: cache ? await cache.deletePrefix('') : 0 }),
+    // The one cache route that needs Redis to answer: a Redis that is down or too slow is a 503, not a 500.
+    handler: async () => ({
+      deleted: cache
+        ? await cache.deletePrefix('').catch((error: unknown) => { throw new HttpProblem('unavailable', 'The cache is unavailable', undefined, { cause: error }); })
+        : 0,
+    }),
   });
 }
