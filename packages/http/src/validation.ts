@@ -24,25 +24,46 @@ export function unstorableReason(text: string): string | undefined {
 
 /** More would only make a hostile request's answer large. */
 const MAX_REPORTED = 20;
+/** No route takes input nested this deep; stopping here keeps a 100 kB body of `[[[[...` from costing a long walk. */
+const MAX_DEPTH = 32;
+
+/** A path as a linked list, so walking a deeply nested value builds no strings until one is reported. */
+interface PathNode {
+  key: string;
+  parent: PathNode | undefined;
+  depth: number;
+}
+
+function pathOf(node: PathNode | undefined): string {
+  const keys: string[] = [];
+  for (let n = node; n; n = n.parent) keys.push(n.key);
+  const path = keys.reverse().join('.');
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path || '(root)';
+}
 
 /**
  * Every string in a parsed input (object keys included) that PostgreSQL could not store, as field errors with dotted
- * paths. It walks with its own stack, so a deeply nested body cannot overflow the call stack.
+ * paths; and input nested deeper than any route takes. It walks with its own stack, never the call stack.
  */
 export function unstorableStrings(value: unknown, prefix?: string): FieldError[] {
   const errors: FieldError[] = [];
-  const pending: [unknown, string][] = [[value, prefix ?? '']];
-  const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+  const root = prefix ? { key: prefix, parent: undefined, depth: 0 } : undefined;
+  const pending: [unknown, PathNode | undefined][] = [[value, root]];
   while (pending.length > 0 && errors.length < MAX_REPORTED) {
     const [current, path] = pending.pop()!;
     if (typeof current === 'string') {
       const reason = unstorableReason(current);
-      if (reason) errors.push({ path: path || '(root)', message: reason });
+      if (reason) errors.push({ path: pathOf(path), message: reason });
     } else if (current !== null && typeof current === 'object') {
+      const depth = (path?.depth ?? 0) + 1;
+      if (depth > MAX_DEPTH) {
+        errors.push({ path: pathOf(path), message: `must not be nested more than ${MAX_DEPTH} levels deep` });
+        continue;
+      }
       for (const [key, child] of Object.entries(current)) {
         const reason = unstorableReason(key);
-        if (reason) errors.push({ path: path || '(root)', message: `field names ${reason}` });
-        else pending.push([child, join(path, key)]);
+        if (reason) errors.push({ path: pathOf(path), message: `field names ${reason}` });
+        else pending.push([child, { key, parent: path, depth }]);
       }
     }
   }

@@ -1,8 +1,11 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { createLogger } from '@crm/telemetry';
 import { mintToken, pageGuard } from '../src/auth';
 import { isDatabaseUnavailable, isDataException, problemHandler, toProblem } from '../src/errors';
+import { answerClientErrors } from '../src/server';
 import { unstorableStrings } from '../src/validation';
 
 const SECRET = 'a-test-secret-of-enough-length-for-hs256';
@@ -17,10 +20,13 @@ describe('strings PostgreSQL cannot store are found anywhere in the input', () =
     expect(unstorableStrings({ low: '\uDC00x', pair: '\uD83D\uDE80', plain: 'x' })).toEqual([{ path: 'low', message: expect.stringMatching(/surrogate/) }]);
   });
 
-  it('walks a deeply nested value without overflowing the stack', () => {
+  it('refuses a deeply nested value at once, without walking it all or overflowing the stack', () => {
     let deep: unknown = 'a\u0000';
-    for (let i = 0; i < 200_000; i++) deep = [deep];
-    expect(unstorableStrings(deep)).toHaveLength(1);
+    for (let i = 0; i < 60_000; i++) deep = [deep]; // more than a 100 kB body can hold
+    const errors = unstorableStrings(deep);
+    expect(errors).toEqual([{ path: expect.any(String), message: expect.stringMatching(/nested more than 32 levels/) }]);
+    expect(errors[0]!.path.split('.')).toHaveLength(32); // it stopped there: nothing below was walked
+    expect(unstorableStrings({ a: [[{ b: 'ok' }]] })).toEqual([]);
   });
 });
 
@@ -60,5 +66,43 @@ describe('a page guarded by a cookie', () => {
   it('still accepts a valid token from the cookie', async () => {
     const res = await request(app).get('/admin').set('Cookie', `crm_page_token=${mintToken(SECRET, 'admin')}`);
     expect(res.status).toBe(200);
+  });
+});
+
+describe('requests Node refuses before Express sees them', () => {
+  let server: Server;
+  beforeAll(async () => {
+    const app = express();
+    app.get('/', (_req, res) => { res.send('ok'); });
+    server = createServer(app);
+    answerClientErrors(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  /** A raw request, so headers over Node's limit and a malformed request line reach the server as sent. */
+  function raw(path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | undefined; body: string }> {
+    return new Promise((resolve, reject) => {
+      const { port } = server.address() as AddressInfo;
+      const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode!, type: res.headers['content-type'], body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('answers headers over 16 kB with a 431 problem', async () => {
+    const res = await raw('/', { 'X-Big': 'a'.repeat(20_000) });
+    expect(res.status).toBe(431);
+    expect(res.type).toBe('application/problem+json');
+    expect(JSON.parse(res.body)).toMatchObject({ type: 'urn:crm:problem:headers-too-large', status: 431, title: expect.any(String), detail: expect.any(String) });
+  });
+
+  it('answers a URL over 16 kB the same way, and still serves normal requests', async () => {
+    expect((await raw(`/?q=${'x'.repeat(20_000)}`)).status).toBe(431);
+    expect(await raw('/')).toMatchObject({ status: 200, body: 'ok' });
   });
 });
