@@ -6,7 +6,8 @@ export { OpenApiRegistry } from './openapi';
 export { HttpProblem, notFound, PROBLEM_KINDS, type ProblemKind, type FieldError } from './problem';
 export { defineRoute, type RouteSpec, type RouteContext, type ValidatedInput } from './routes';
 export {
-  intString, idParams, boolString, isoDate, isoDateTime, unstorableReason, unstorableStrings, MIN_DATE, MAX_DATE, pageQuery, pageOf, orderBy, likeContains, pageSchema, MAX_ID, SORT_FIELDS,
+  intString, idParams, boolString, pageQuery, pageOf, orderBy, likeContains, pageSchema, MAX_ID, SORT_FIELDS,
+  isoDate, isoDateTime, unstorableReason, unstorableStrings, MIN_DATE, MAX_DATE,
   type Page, type PageInput,
 } from './validation';
 export { serve, answerClientErrors, type ServeOptions } from './server';
