@@ -34,7 +34,7 @@ function replica(rateLimitRedis: Redis | null): Express {
     service: 'rate-limit-test',
     logger: createLogger('rate-limit-test', 'silent'),
     metrics: new ServiceMetrics('rate-limit-test'),
-    jwtSecret: SECRET,
+    auth: { secret: SECRET },
     openapi: new OpenApiRegistry({ title: 'test', version: '1', description: 'test' }),
     health: { database: null, cache: null, queue: null },
     rateLimitPerMinute: LIMIT,
