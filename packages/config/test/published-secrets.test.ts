@@ -12,11 +12,14 @@ function publishedFiles(): string[] {
   return tracked.filter((file) => /^(docs\/|infra\/|README\.md$|docker-compose[^/]*\.ya?ml$)|(^|\/)\.env[^/]*$/.test(file) && !/\.(json|svg|png|ts|cjs|js)$/.test(file));
 }
 
-/** The literal values a file assigns to JWT_SECRET (`JWT_SECRET=x`, `JWT_SECRET: x`, `:-x}` defaults). */
-function jwtSecretsIn(text: string): string[] {
+/** The secrets production checks against the list: the JWT secret and the Redis password. */
+const SECRET_NAMES = 'JWT_SECRET|REDIS_PASSWORD';
+
+/** The literal values a file assigns to a secret (`JWT_SECRET=x`, `JWT_SECRET: x`, `:-x}` defaults). */
+function secretsIn(text: string): string[] {
   const values = new Set<string>();
-  for (const m of text.matchAll(/(?<!\{)JWT_SECRET["']?\s*[:=]\s*["']?([^\s"'`,]+)/g)) values.add(m[1]!);
-  for (const m of text.matchAll(/\$\{JWT_SECRET:-([^}]+)\}/g)) values.add(m[1]!);
+  for (const m of text.matchAll(new RegExp(`(?<!\\{)(?:${SECRET_NAMES})["']?\\s*[:=]\\s*["']?([^\\s"'\`,]+)`, 'g'))) values.add(m[1]!);
+  for (const m of text.matchAll(new RegExp(`\\$\\{(?:${SECRET_NAMES}):-([^}]+)\\}`, 'g'))) values.add(m[1]!);
   // Interpolations and shell substitutions (`${JWT_SECRET:?...}`, `$(openssl rand -hex 32)`) are not values.
   return [...values].filter((v) => !v.startsWith('$') && !v.startsWith('<') && !/^\|/.test(v));
 }
@@ -32,17 +35,17 @@ describe('the secrets this repository publishes', () => {
     }
   });
 
-  it('include every JWT_SECRET value a file of the repository shows (docs, examples, compose, k8s)', () => {
+  it('include every JWT_SECRET or REDIS_PASSWORD value a file of the repository shows (docs, examples, compose, k8s)', () => {
     const files = publishedFiles();
     expect(files).toEqual(expect.arrayContaining(['docker-compose.yml', 'infra/k8s/secret.yaml']));
-    const shown = files.flatMap((file) => jwtSecretsIn(readFileSync(path.join(root, file), 'utf8')).map((value) => ({ file, value })));
+    const shown = files.flatMap((file) => secretsIn(readFileSync(path.join(root, file), 'utf8')).map((value) => ({ file, value })));
     // The k8s Secret shows its placeholder: the scan must see at least that one.
     expect(shown.map((s) => s.file)).toContain('infra/k8s/secret.yaml');
     expect(shown.filter((s) => !isPublishedSecret(s.value))).toEqual([]);
   });
 
   it('finds values in the shapes files write them', () => {
-    expect(jwtSecretsIn('JWT_SECRET=abc123\n  JWT_SECRET: "def"\n x: ${JWT_SECRET:-ghi}\nJWT_SECRET=$(openssl rand -hex 32)\nJWT_SECRET: ${JWT_SECRET:?set it}'))
-      .toEqual(['abc123', 'def', 'ghi']);
+    expect(secretsIn('JWT_SECRET=abc123\n  JWT_SECRET: "def"\n x: ${JWT_SECRET:-ghi}\nJWT_SECRET=$(openssl rand -hex 32)\nJWT_SECRET: ${JWT_SECRET:?set it}\nREDIS_PASSWORD=jkl'))
+      .toEqual(['abc123', 'def', 'jkl', 'ghi']);
   });
 });
