@@ -27,7 +27,7 @@ async function main(bodies: Map<number, Buffer>): Promise<void> {
     service: SERVICE,
     logger,
     metrics: new ServiceMetrics(SERVICE),
-    jwtSecret: secret,
+    auth: { secret },
     openapi,
     health: { database: null, cache: null, queue: null },
     routes: (api) => {

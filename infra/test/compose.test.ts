@@ -1,7 +1,8 @@
 // Checks the compose stack and the image recipe without a Docker engine: docker-compose
 // validates the file, and the rest is read from the files themselves.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 
@@ -20,7 +21,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] | string; disable?: boolean };
-  ports?: string[];
+  ports?: (string | { host_ip?: string; published?: string | number; target?: number })[];
   user?: string;
 }
 interface ComposeFile {
@@ -48,9 +49,34 @@ function redisFlags(name: string): Map<string, string> {
   return flags;
 }
 
-/** The value compose gives `${NAME:-default}` when NAME is unset. */
-function withDefaults(value: string): string {
-  return value.replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
+/** The secrets compose requires (`${NAME:?message}`), with a test value each. */
+const REQUIRED = {
+  JWT_SECRET: 'compose-test-jwt-secret-0123456789abcdef0123456789',
+  REDIS_PASSWORD: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+  GRAFANA_ADMIN_PASSWORD: 'compose-test-grafana-password',
+} as const;
+type Required = keyof typeof REQUIRED;
+/** Variables the file reads: cleared from the test's environment, so only what a test sets applies. */
+const COMPOSE_VARIABLES = [...Object.keys(REQUIRED), 'BIND_ADDRESS', 'RATE_LIMIT_PER_MINUTE', 'RATE_LIMIT_EXPENSIVE_PER_MINUTE', 'TRUST_PROXY'];
+
+/**
+ * `docker-compose config` with exactly these variables: an empty --env-file keeps a developer's .env out.
+ * Returns the resolved file when it is valid.
+ */
+function composeConfig(variables: Record<string, string>): { status: number | null; stdout: string; stderr: string; resolved: ComposeFile | null } {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of COMPOSE_VARIABLES) delete env[name];
+  const emptyEnvFile = path.join(mkdtempSync(path.join(tmpdir(), 'compose-test-')), 'empty.env');
+  writeFileSync(emptyEnvFile, '');
+  const run = spawnSync('docker-compose', ['--env-file', emptyEnvFile, '-f', composeFile, 'config'], { cwd: root, encoding: 'utf8', env: { ...env, ...variables } });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr, resolved: run.status === 0 ? (parse(run.stdout) as ComposeFile) : null };
+}
+
+/** The host address a published port binds (compose 1.29 prints `ip:host:container/proto`; v2, long syntax). */
+function hostIp(port: NonNullable<ComposeService['ports']>[number]): string {
+  if (typeof port !== 'string') return port.host_ip ?? '0.0.0.0';
+  const parts = port.split(':');
+  return parts.length === 3 ? parts[0]! : '0.0.0.0';
 }
 
 function ensureDockerCompose(): void {
@@ -68,19 +94,76 @@ function ensureDockerCompose(): void {
 }
 
 describe('docker-compose.yml', () => {
-  let config: { status: number | null; stdout: string; stderr: string };
+  let config: ReturnType<typeof composeConfig>;
+  /** The file as compose resolves it with the required secrets set, and nothing else. */
+  let resolved: ComposeFile;
 
   beforeAll(() => {
     ensureDockerCompose();
-    const run = spawnSync('docker-compose', ['-f', composeFile, 'config'], { cwd: root, encoding: 'utf8' });
-    config = { status: run.status, stdout: run.stdout, stderr: run.stderr };
+    config = composeConfig(REQUIRED);
+    resolved = config.resolved ?? { services: {} };
   }, 600_000);
 
   it('is valid for docker-compose config', () => {
     expect(config.stderr).not.toMatch(/invalid|error/i);
     expect(config.status).toBe(0);
-    const resolved = parse(config.stdout) as ComposeFile;
     expect(Object.keys(resolved.services).sort()).toEqual(Object.keys(compose.services).sort());
+  });
+
+  it.each(Object.keys(REQUIRED) as Required[])('refuses to start without %s, saying what to set', (name) => {
+    const { [name]: _left, ...others } = REQUIRED;
+    const without = composeConfig(others);
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toContain(`${name} must be set`);
+    // An empty value is no value either.
+    const empty = composeConfig({ ...others, [name]: '' });
+    expect(empty.status).not.toBe(0);
+    expect(empty.stderr).toContain(`${name} must be set`);
+  });
+
+  it('publishes every port on 127.0.0.1 by default; BIND_ADDRESS opens all but the data stores', () => {
+    const published = (file: ComposeFile) => Object.entries(file.services).flatMap(([name, s]) => (s.ports ?? []).map((port) => ({ name, ip: hostIp(port) })));
+    const byDefault = published(resolved);
+    expect(byDefault.map((p) => p.name)).toEqual(expect.arrayContaining([...APP_NAMES, 'jaeger', 'prometheus', 'grafana', 'postgres', 'redis-cache', 'redis-queue']));
+    expect(byDefault.filter((p) => p.ip !== '127.0.0.1')).toEqual([]);
+
+    const opened = composeConfig({ ...REQUIRED, BIND_ADDRESS: '0.0.0.0' });
+    expect(opened.status).toBe(0);
+    const stores = ['postgres', 'redis-cache', 'redis-queue'];
+    for (const { name, ip } of published(opened.resolved!)) {
+      expect({ name, ip }).toEqual({ name, ip: stores.includes(name) ? '127.0.0.1' : '0.0.0.0' });
+    }
+  });
+
+  it('gives both Redis servers the password; every client URL, the healthchecks and the exporter use it', () => {
+    const password = REQUIRED.REDIS_PASSWORD;
+    for (const name of ['redis-cache', 'redis-queue']) {
+      const redis = resolved.services[name]!;
+      const args = redis.command as string[];
+      expect({ name, requirepass: args[args.indexOf('--requirepass') + 1] }).toEqual({ name, requirepass: password });
+      // redis-cli reads REDISCLI_AUTH: the healthcheck's PING passes only with the password.
+      expect(redis.environment?.REDISCLI_AUTH).toBe(password);
+      expect(JSON.stringify(redis.healthcheck?.test)).toContain('redis-cli ping');
+    }
+    const urls = Object.entries(resolved.services).flatMap(([name, s]) => Object.entries(s.environment ?? {})
+      .filter(([, value]) => /^rediss?:\/\//.test(String(value)))
+      .map(([variable, value]) => ({ name, variable, host: new URL(String(value)).hostname, password: decodeURIComponent(new URL(String(value)).password) })));
+    expect(urls.filter((u) => u.variable === 'REDIS_URL').map((u) => u.name).sort()).toEqual([...APP_NAMES, 'migrate'].sort());
+    expect(urls.filter((u) => u.variable === 'QUEUE_REDIS_URL').map((u) => u.name).sort()).toEqual([...APP_NAMES, 'migrate'].sort());
+    for (const url of urls) expect(url).toEqual({ ...url, host: url.variable === 'QUEUE_REDIS_URL' ? 'redis-queue' : 'redis-cache', password });
+    expect(resolved.services['redis-exporter']?.environment?.REDIS_PASSWORD).toBe(password);
+  });
+
+  it('hands Grafana the admin password it is given, never a default', () => {
+    expect(resolved.services.grafana?.environment?.GF_SECURITY_ADMIN_PASSWORD).toBe(REQUIRED.GRAFANA_ADMIN_PASSWORD);
+    expect(service('grafana').environment?.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?/);
+  });
+
+  it('limits the APIs\' request rates by default, trusting no proxy', () => {
+    for (const name of ['organisations-api', 'people-api']) {
+      const environment = resolved.services[name]?.environment ?? {};
+      expect({ name, perMinute: Number(environment.RATE_LIMIT_PER_MINUTE) > 0, trustProxy: environment.TRUST_PROXY }).toEqual({ name, perMinute: true, trustProxy: 'false' });
+    }
   });
 
   it('has the platform, its stores and Jaeger, each with a healthcheck', () => {
@@ -119,21 +202,23 @@ describe('docker-compose.yml', () => {
     expect(build?.context).toBe('.');
     expect(build?.dockerfile).toBe('infra/Dockerfile');
     expect(build?.args?.SERVICE).toBe(name);
-    expect(ports).toContain(`${APP_SERVICES[name]}:${APP_SERVICES[name]}`);
+    expect(ports).toContain(`\${BIND_ADDRESS:-127.0.0.1}:${APP_SERVICES[name]}:${APP_SERVICES[name]}`);
     expect(user ?? 'node').not.toMatch(/^(root|0)(:|$)/);
   });
 
   it.each(APP_NAMES)('wires %s to its stores and Jaeger, and starts it after the migration', (name) => {
     const { environment = {}, depends_on: dependsOn = {} } = service(name);
+    const resolvedEnvironment = resolved.services[name]?.environment ?? {};
     expect(environment.DATABASE_URL).toBe('postgres://postgres:postgres@postgres:5432/crm');
-    expect(environment.REDIS_URL).toBe('redis://redis-cache:6379/0');
-    expect(environment.QUEUE_REDIS_URL).toBe('redis://redis-queue:6379/0');
+    expect(resolvedEnvironment.REDIS_URL).toBe(`redis://:${REQUIRED.REDIS_PASSWORD}@redis-cache:6379/0`);
+    expect(resolvedEnvironment.QUEUE_REDIS_URL).toBe(`redis://:${REQUIRED.REDIS_PASSWORD}@redis-queue:6379/0`);
     expect(environment.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
     expect(environment.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
     expect(environment.OTEL_SERVICE_NAME).toBe(name);
-    // NODE_ENV=production refuses a missing or short JWT secret: the compose default must pass.
+    // NODE_ENV=production refuses a missing, short or published JWT secret: compose has no default, it requires one.
     expect(environment.NODE_ENV).toBe('production');
-    expect(withDefaults(environment.JWT_SECRET ?? '').length).toBeGreaterThanOrEqual(16);
+    expect(environment.JWT_SECRET).toMatch(/^\$\{JWT_SECRET:\?[^}]+\}$/);
+    expect(resolvedEnvironment.JWT_SECRET).toBe(REQUIRED.JWT_SECRET);
     expect(dependsOn.postgres?.condition).toBe('service_healthy');
     expect(dependsOn['redis-cache']?.condition).toBe('service_healthy');
     expect(dependsOn['redis-queue']?.condition).toBe('service_healthy');

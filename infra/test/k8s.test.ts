@@ -9,6 +9,7 @@
 // kubernetes-models is ESM-only (its exports name only "import"): the condition above lets jest's
 // require load it (the test script runs node with --experimental-vm-modules).
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -125,6 +126,15 @@ function readEnvVariables(): Set<string> {
   return new Set([...body.matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm)].map((m) => m[1]!));
 }
 const ENV_VARIABLES = readEnvVariables();
+
+/**
+ * env.ts's own parser, loaded by path (infra is no workspace dependent of @crm/config, and tsc's rootDir stays
+ * infra/), to run the manifests' environment through exactly what a pod runs at start.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { parseEnv } = require(path.join(root, 'packages/config/src/env')) as {
+  parseEnv: (env: Record<string, string>) => { RATE_LIMIT_PER_MINUTE: number; RATE_LIMIT_EXPENSIVE_PER_MINUTE: number; TRUST_PROXY: unknown };
+};
 /** Read by env.ts outside the schema (per-prefix TTLs), or by the OpenTelemetry SDK itself (see the README). */
 const isKnownVariable = (name: string) => ENV_VARIABLES.has(name) || /^CACHE_TTL_[A-Z0-9_]+$/.test(name) || name.startsWith('OTEL_');
 
@@ -456,6 +466,34 @@ describe('environment', () => {
       const text = readFileSync(path.join(K8S_DIR, file), 'utf8');
       for (const [key, value] of secretEntries) expect({ file, key, leaked: text.includes(value) }).toEqual({ file, key, leaked: false });
     }
+  });
+
+  /** The environment a pod gets: the ConfigMaps, then the Secret (as envFrom applies them). */
+  const podEnvironment = (secretValue: (key: string, value: string) => string = (_k, v) => v): Record<string, string> => Object.assign(
+    {},
+    ...configMaps.map((c) => c.data ?? {}),
+    Object.fromEntries(secretEntries.map(([k, v]) => [k, secretValue(k, v)])),
+  ) as Record<string, string>;
+
+  test('the placeholder Secret is not runnable: production refuses each placeholder, naming the variable', () => {
+    expect(podEnvironment().NODE_ENV).toBe('production');
+    let refused: string[] = [];
+    try {
+      parseEnv(podEnvironment());
+    } catch (error) {
+      refused = (error as { problems?: { variable: string }[] }).problems?.map((p) => p.variable) ?? [];
+    }
+    expect([...new Set(refused)].sort()).toEqual(secretEntries.map(([k]) => k).sort());
+  });
+
+  test('with real values in the Secret, the environment is valid, limits request rates and trusts the ingress hop', () => {
+    // What an operator would put there: each placeholder replaced by 32 random bytes.
+    const real = (_key: string, value: string) => value.replace(/REPLACE-ME/g, randomBytes(32).toString('hex'));
+    const env = parseEnv(podEnvironment(real));
+    expect(env.RATE_LIMIT_PER_MINUTE).toBeGreaterThan(0);
+    expect(env.RATE_LIMIT_EXPENSIVE_PER_MINUTE).toBeGreaterThan(0);
+    expect(env.RATE_LIMIT_EXPENSIVE_PER_MINUTE).toBeLessThan(env.RATE_LIMIT_PER_MINUTE);
+    expect(env.TRUST_PROXY).not.toBe(false);
   });
 
   test('the worker reaches the APIs through their Services', () => {

@@ -270,9 +270,9 @@ describe('docker-compose.yml: the metrics stack', () => {
     expect(service('redis-exporter').image).toMatch(/^oliver006\/redis_exporter:v\d+\.\d+\.\d+$/);
   });
 
-  it('publishes Prometheus on 9090 and Grafana on 3000', () => {
-    expect(service('prometheus').ports).toContain('9090:9090');
-    expect(service('grafana').ports).toContain('3000:3000');
+  it('publishes Prometheus on 9090 and Grafana on 3000 (on 127.0.0.1 unless BIND_ADDRESS says otherwise)', () => {
+    expect(service('prometheus').ports).toContain('${BIND_ADDRESS:-127.0.0.1}:9090:9090');
+    expect(service('grafana').ports).toContain('${BIND_ADDRESS:-127.0.0.1}:3000:3000');
   });
 
   it('never makes the platform wait for the metrics stack', () => {
@@ -287,7 +287,8 @@ describe('docker-compose.yml: the metrics stack', () => {
     const env = service('grafana').environment ?? {};
     expect(env.GF_AUTH_ANONYMOUS_ENABLED).toBe('true');
     expect(env.GF_AUTH_ANONYMOUS_ORG_ROLE).toBe('Viewer');
-    expect(env.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{[A-Z0-9_]+:-[^}]+\}$/);
+    // Required, no default (compose refuses to start without it: compose.test.ts).
+    expect(env.GF_SECURITY_ADMIN_PASSWORD).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/);
     const home = env.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH;
     if (home) expect(existsSync(hostPath('grafana', home) ?? '')).toBe(true);
   });

@@ -41,13 +41,13 @@ export type RequestInvalidation = (tags: string[], prefix: string | null) => Pro
 export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache: ResponseCache | null, requestInvalidation: RequestInvalidation): void {
   const unavailable = { available: false, hits: 0, misses: 0, totalRequests: 0, hitRate: 0, keysCount: 0, memoryUsed: '0B', memoryUsedBytes: 0, evictedKeys: 0, byPrefix: {} };
   defineRoute(router, openapi, {
-    method: 'get', path: '/cache/stats', tag: 'cache', role: 'reader',
+    method: 'get', path: '/cache/stats', tag: 'cache', role: 'reader', expensive: true,
     summary: 'Cache hits and misses across all replicas and both APIs, per prefix, with Redis keys and memory',
     response: statsResponse,
     handler: async () => (cache ? cache.readStats() : unavailable),
   });
   defineRoute(router, openapi, {
-    method: 'post', path: '/cache/invalidate', tag: 'cache', role: 'admin', status: 202,
+    method: 'post', path: '/cache/invalidate', tag: 'cache', role: 'admin', status: 202, expensive: true,
     summary: 'Invalidate cached responses by tags and/or key prefix: recorded at once, done by the cache worker',
     body: invalidateBody,
     response: z.object({ accepted: z.literal(true), eventId: z.string(), tags: z.array(z.string()), prefix: z.string().nullable() }),
@@ -57,7 +57,7 @@ export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache
     },
   });
   defineRoute(router, openapi, {
-    method: 'delete', path: '/cache', tag: 'cache', role: 'admin',
+    method: 'delete', path: '/cache', tag: 'cache', role: 'admin', expensive: true,
     summary: "Remove this application's cache keys (never FLUSHDB/FLUSHALL)",
     // The one cache route that needs Redis to answer: a Redis that is down or too slow is a 503, not a 500.
     handler: async () => ({

@@ -222,7 +222,7 @@ describe('the cache on a Redis Cluster', () => {
   it('the rate limiter on the cache cluster counts a client once across replicas (its scripts are loaded on every master)', async () => {
     const secret = 'cluster-rate-limit-secret-0123456789';
     const service = (redis: RedisClient) => createServiceApp({
-      service: 'rate-limit-test', logger, metrics: new ServiceMetrics('rate-limit-test'), jwtSecret: secret,
+      service: 'rate-limit-test', logger, metrics: new ServiceMetrics('rate-limit-test'), auth: { secret },
       openapi: new OpenApiRegistry({ title: 'test', version: '1', description: 'test' }),
       health: { database: null, cache: null, queue: null },
       rateLimitPerMinute: 5, rateLimitRedis: redis, rateLimitPrefix: `${NAMESPACE}-ratelimit:`,

@@ -1,7 +1,18 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEV_JWT_SECRET, isPublishedSecret } from './published-secrets';
 
-/** The dev-only JWT secret: accepted outside production, with a loud warning. */
-export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+export { DEV_JWT_SECRET } from './published-secrets';
+
+/** In production a JWT secret needs this many bytes: HS256's key is 256 bits. */
+export const MIN_PRODUCTION_SECRET_BYTES = 32;
+/** Requests per minute per client when NODE_ENV=production and RATE_LIMIT_PER_MINUTE is unset. */
+export const PRODUCTION_RATE_LIMIT_PER_MINUTE = 600;
+/** The expensive, never-cached routes' budget per client, at most (never above the general one). */
+export const DEFAULT_EXPENSIVE_RATE_LIMIT_PER_MINUTE = 30;
+
+/** Express's `trust proxy`: false (the socket's address is the client), a hop count, or trusted proxy addresses. */
+export type TrustProxy = false | number | string[];
 
 const booleanString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -36,6 +47,54 @@ const clusterNodes = z.string().transform((value, ctx) => {
   }
   return nodes;
 });
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** An address or CIDR block Express's proxy-addr accepts (`10.0.0.0/8`, `::1`, `loopback`). */
+function isProxyAddress(item: string): boolean {
+  if (PROXY_NAMES.includes(item)) return true;
+  const [address = '', bits, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `false` (default): X-Forwarded-For is ignored. A hop count: that many proxies in front. A list: the proxies'
+ * addresses. `true` (trust every hop) is refused: any client could then pick its own address, and its own bucket.
+ */
+const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  const trimmed = value.trim();
+  if (trimmed === 'false' || trimmed === '0') return false;
+  if (/^\d{1,2}$/.test(trimmed)) return Number(trimmed);
+  const items = trimmed.split(',').map((s) => s.trim());
+  if (items.every(isProxyAddress)) return items;
+  ctx.addIssue({
+    code: 'custom',
+    message: 'must be false, a hop count (e.g. 1), or comma-separated proxy addresses/CIDRs (loopback, 10.0.0.0/8, ...); true is refused',
+  });
+  return z.NEVER;
+});
+
+/** Every credential a URL of these variables carries, with the variable's name. */
+function urlPasswords(env: { DATABASE_URL: string; DATABASE_REPLICA_URLS: string[]; REDIS_URL?: string; QUEUE_REDIS_URL?: string }): [string, string][] {
+  const found: [string, string][] = [];
+  const add = (variable: string, url: string | undefined) => {
+    if (!url) return;
+    try {
+      const password = decodeURIComponent(new URL(url).password);
+      if (password) found.push([variable, password]);
+    } catch {
+      // Not a URL: the variable's own rule reports it.
+    }
+  };
+  add('DATABASE_URL', env.DATABASE_URL);
+  env.DATABASE_REPLICA_URLS.forEach((url) => add('DATABASE_REPLICA_URLS', url));
+  add('REDIS_URL', env.REDIS_URL);
+  add('QUEUE_REDIS_URL', env.QUEUE_REDIS_URL);
+  return found;
+}
 
 const httpUrl = z
   .string()
@@ -75,7 +134,20 @@ export const envSchema = z
     PEOPLE_API_PORT: port(3002),
     CACHE_WORKER_PORT: port(3003),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+    /** Tokens whose `exp` lies further than this after `iat` (or now, without `iat`) are refused. */
+    JWT_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+    /** Leeway for `exp` and `nbf` against clock skew between the token's issuer and this process. */
+    JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    /** Set: tokens must carry this `iss` (and minted ones do). */
+    JWT_ISSUER: z.string().min(1).optional(),
+    /** Set: tokens must carry this `aud` (and minted ones do). */
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    /** Per client (token subject, else IP) per minute; 0 turns limiting off. Default: 600 in production, else 0. */
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).optional(),
+    /** The budget of the expensive, never-cached routes. Default: min(30, RATE_LIMIT_PER_MINUTE). */
+    RATE_LIMIT_EXPENSIVE_PER_MINUTE: z.coerce.number().int().min(0).optional(),
+    /** Which proxies in front may say who the client is (X-Forwarded-For): see `trustProxy`. */
+    TRUST_PROXY: trustProxy.default(false),
     // The cache worker: where it warms the APIs' caches up, and how it runs jobs.
     ORGANISATIONS_API_URL: httpUrl.optional(),
     PEOPLE_API_URL: httpUrl.optional(),
@@ -86,15 +158,28 @@ export const envSchema = z
     OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   })
   .superRefine((env, ctx) => {
-    if (env.NODE_ENV === 'production' && (env.JWT_SECRET === undefined || env.JWT_SECRET === DEV_JWT_SECRET)) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be set to a real secret when NODE_ENV=production' });
+    if (env.NODE_ENV !== 'production') return;
+    // Production refuses any secret a reader of this repository knows, and any JWT secret short enough to guess.
+    const secret = env.JWT_SECRET;
+    if (secret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: `must be set when NODE_ENV=production (${MIN_PRODUCTION_SECRET_BYTES}+ random bytes, e.g. \`openssl rand -hex 32\`)` });
+    } else if (isPublishedSecret(secret)) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is a value published in this repository (a default, example or placeholder): set a secret of your own' });
+    } else if (Buffer.byteLength(secret, 'utf8') < MIN_PRODUCTION_SECRET_BYTES) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: `must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes when NODE_ENV=production` });
+    }
+    const passwords: [string, string][] = [...urlPasswords(env), ...(env.REDIS_PASSWORD ? [['REDIS_PASSWORD', env.REDIS_PASSWORD] as [string, string]] : [])];
+    for (const [variable, password] of passwords) {
+      if (isPublishedSecret(password)) {
+        ctx.addIssue({ code: 'custom', path: [variable], message: 'carries a password published in this repository (a placeholder): set your own' });
+      }
     }
   });
 
 type RawEnv = z.infer<typeof envSchema>;
 
 /** The parsed configuration, with derived values resolved. */
-export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'QUEUE_REDIS_CLUSTER_NODES' | 'JWT_SECRET' | 'ORGANISATIONS_API_URL' | 'PEOPLE_API_URL'> {
+export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'QUEUE_REDIS_CLUSTER_NODES' | 'JWT_SECRET' | 'ORGANISATIONS_API_URL' | 'PEOPLE_API_URL' | 'RATE_LIMIT_PER_MINUTE' | 'RATE_LIMIT_EXPENSIVE_PER_MINUTE'> {
   REDIS_URL: string;
   QUEUE_REDIS_URL: string;
   REDIS_CLUSTER_NODES: RedisNode[] | null;
@@ -107,6 +192,10 @@ export interface Env extends Omit<RawEnv, 'REDIS_URL' | 'QUEUE_REDIS_URL' | 'RED
   ORGANISATIONS_API_URL: string;
   PEOPLE_API_URL: string;
   JWT_SECRET: string;
+  /** Resolved: 600 in production, 0 (off) elsewhere, unless set. */
+  RATE_LIMIT_PER_MINUTE: number;
+  /** Resolved: min(30, RATE_LIMIT_PER_MINUTE) unless set; 0 when limiting is off. */
+  RATE_LIMIT_EXPENSIVE_PER_MINUTE: number;
   /** True when JWT_SECRET was not set and the dev default is in use. */
   usingDevJwtSecret: boolean;
   /** Per-prefix TTL overrides from `CACHE_TTL_<PREFIX>`, keyed by lower-case prefix. */
@@ -165,6 +254,10 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
   // A cluster has no db numbers: the queues share the cache's cluster (their `{crm-jobs}` prefix keeps them apart)
   // unless QUEUE_REDIS_URL puts them on a server of their own.
   const QUEUE_REDIS_CLUSTER_NODES = raw.QUEUE_REDIS_CLUSTER_NODES ?? (raw.QUEUE_REDIS_URL ? null : REDIS_CLUSTER_NODES);
+  const RATE_LIMIT_PER_MINUTE = raw.RATE_LIMIT_PER_MINUTE ?? (raw.NODE_ENV === 'production' ? PRODUCTION_RATE_LIMIT_PER_MINUTE : 0);
+  const RATE_LIMIT_EXPENSIVE_PER_MINUTE = RATE_LIMIT_PER_MINUTE === 0
+    ? 0
+    : raw.RATE_LIMIT_EXPENSIVE_PER_MINUTE ?? Math.min(DEFAULT_EXPENSIVE_RATE_LIMIT_PER_MINUTE, RATE_LIMIT_PER_MINUTE);
   const cluster = (nodes: RedisNode[]): RedisTarget => ({ clusterNodes: nodes, ...(raw.REDIS_PASSWORD ? { password: raw.REDIS_PASSWORD } : {}) });
   return {
     ...raw,
@@ -176,6 +269,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): Env {
     queueRedis: QUEUE_REDIS_CLUSTER_NODES ? cluster(QUEUE_REDIS_CLUSTER_NODES) : QUEUE_REDIS_URL,
     ORGANISATIONS_API_URL: raw.ORGANISATIONS_API_URL ?? `http://127.0.0.1:${raw.ORGANISATIONS_API_PORT}`,
     PEOPLE_API_URL: raw.PEOPLE_API_URL ?? `http://127.0.0.1:${raw.PEOPLE_API_PORT}`,
+    RATE_LIMIT_PER_MINUTE,
+    RATE_LIMIT_EXPENSIVE_PER_MINUTE,
     JWT_SECRET: raw.JWT_SECRET ?? DEV_JWT_SECRET,
     usingDevJwtSecret: raw.JWT_SECRET === undefined,
     cacheTtlOverrides,

@@ -1,7 +1,11 @@
 import { config as loadDotenv } from 'dotenv';
 import { parseEnv, type Env, InvalidEnvironmentError } from './env';
 
-export { parseEnv, envSchema, InvalidEnvironmentError, DEV_JWT_SECRET, type Env, type RedisNode, type RedisTarget } from './env';
+export {
+  parseEnv, envSchema, InvalidEnvironmentError, DEV_JWT_SECRET, MIN_PRODUCTION_SECRET_BYTES, PRODUCTION_RATE_LIMIT_PER_MINUTE,
+  type Env, type RedisNode, type RedisTarget, type TrustProxy,
+} from './env';
+export { PUBLISHED_SECRETS, PLACEHOLDER_MARKER, isPublishedSecret } from './published-secrets';
 
 let cached: Env | undefined;
 

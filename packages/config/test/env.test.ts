@@ -59,7 +59,77 @@ describe('parseEnv', () => {
   });
 
   it('refuses the dev JWT secret in production', () => {
-    expect(() => parseEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
-    expect(parseEnv({ NODE_ENV: 'production', JWT_SECRET: 'a-real-secret-of-some-length' }).usingDevJwtSecret).toBe(false);
+    expect(() => parseEnv({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET must be set when NODE_ENV=production/);
+    expect(parseEnv({ NODE_ENV: 'production', JWT_SECRET: STRONG }).usingDevJwtSecret).toBe(false);
+  });
+});
+
+// 32 random bytes, hex: what `openssl rand -hex 32` prints.
+const STRONG = '5f1c9a0e7b3d4f2a8c6e1b0d9f7a5c3e2b4d6f8a0c1e3b5d7f9a2c4e6b8d0f1a';
+
+describe('production secrets', () => {
+  it('refuses a JWT secret shorter than 32 bytes, counting bytes rather than characters', () => {
+    expect(() => parseEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(31) })).toThrow(/JWT_SECRET must be at least 32 bytes/);
+    expect(parseEnv({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+    // 16 characters, 32 bytes in UTF-8.
+    expect(parseEnv({ NODE_ENV: 'production', JWT_SECRET: 'é'.repeat(16) }).JWT_SECRET).toBe('é'.repeat(16));
+    // Outside production a short secret (16+) still works, for local tries.
+    expect(parseEnv({ NODE_ENV: 'development', JWT_SECRET: 'x'.repeat(16) }).JWT_SECRET).toHaveLength(16);
+  });
+
+  it.each([
+    ['the dev default', DEV_JWT_SECRET],
+    ["the old compose default", 'compose-local-jwt-secret-change-me-7f3a9c2e'],
+    ['a k8s placeholder padded to length', `REPLACE-ME-${'x'.repeat(40)}`],
+  ])('refuses %s as JWT_SECRET in production', (_what, secret) => {
+    expect(() => parseEnv({ NODE_ENV: 'production', JWT_SECRET: secret })).toThrow(/JWT_SECRET is a value published in this repository/);
+  });
+
+  it.each([
+    ['DATABASE_URL', 'postgres://crm:REPLACE-ME@postgres:5432/crm'],
+    ['DATABASE_REPLICA_URLS', 'postgres://crm:REPLACE-ME@replica:5432/crm'],
+    ['REDIS_URL', 'redis://:REPLACE-ME@redis-cache:6379/0'],
+    ['QUEUE_REDIS_URL', 'redis://:REPLACE-ME@redis-queue:6379/0'],
+    ['REDIS_PASSWORD', 'REPLACE-ME'],
+  ])('refuses a placeholder password in %s in production, but not elsewhere', (variable, value) => {
+    expect(() => parseEnv({ NODE_ENV: 'production', JWT_SECRET: STRONG, [variable]: value })).toThrow(new RegExp(`${variable} carries a password published`));
+    expect(() => parseEnv({ NODE_ENV: 'test', [variable]: value })).not.toThrow();
+  });
+});
+
+describe('tokens and rate limits', () => {
+  it('bounds token lifetimes to 24 h with 30 s of clock tolerance, and checks iss/aud only when set', () => {
+    const env = parseEnv({});
+    expect([env.JWT_MAX_LIFETIME_SECONDS, env.JWT_CLOCK_TOLERANCE_SECONDS, env.JWT_ISSUER, env.JWT_AUDIENCE]).toEqual([86_400, 30, undefined, undefined]);
+    const set = parseEnv({ JWT_MAX_LIFETIME_SECONDS: '3600', JWT_CLOCK_TOLERANCE_SECONDS: '5', JWT_ISSUER: 'https://id.example', JWT_AUDIENCE: 'crm' });
+    expect([set.JWT_MAX_LIFETIME_SECONDS, set.JWT_CLOCK_TOLERANCE_SECONDS, set.JWT_ISSUER, set.JWT_AUDIENCE]).toEqual([3600, 5, 'https://id.example', 'crm']);
+    expect(() => parseEnv({ JWT_MAX_LIFETIME_SECONDS: '10' })).toThrow(/JWT_MAX_LIFETIME_SECONDS/);
+    expect(() => parseEnv({ JWT_CLOCK_TOLERANCE_SECONDS: '-1' })).toThrow(/JWT_CLOCK_TOLERANCE_SECONDS/);
+  });
+
+  it('limits rates by default in production only, with a tighter budget for expensive routes', () => {
+    const production = parseEnv({ NODE_ENV: 'production', JWT_SECRET: STRONG });
+    expect([production.RATE_LIMIT_PER_MINUTE, production.RATE_LIMIT_EXPENSIVE_PER_MINUTE]).toEqual([600, 30]);
+    const development = parseEnv({});
+    expect([development.RATE_LIMIT_PER_MINUTE, development.RATE_LIMIT_EXPENSIVE_PER_MINUTE]).toEqual([0, 0]);
+    expect(parseEnv({ NODE_ENV: 'production', JWT_SECRET: STRONG, RATE_LIMIT_PER_MINUTE: '0' }).RATE_LIMIT_PER_MINUTE).toBe(0);
+    // Never looser than the general budget; explicit values win.
+    expect(parseEnv({ RATE_LIMIT_PER_MINUTE: '10' }).RATE_LIMIT_EXPENSIVE_PER_MINUTE).toBe(10);
+    expect(parseEnv({ RATE_LIMIT_PER_MINUTE: '100', RATE_LIMIT_EXPENSIVE_PER_MINUTE: '7' }).RATE_LIMIT_EXPENSIVE_PER_MINUTE).toBe(7);
+  });
+
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['loopback', ['loopback']],
+    ['10.0.0.0/8, 192.168.1.7,fd00::/8', ['10.0.0.0/8', '192.168.1.7', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%j as %j', (value, expected) => {
+    expect(parseEnv(value === undefined ? {} : { TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
+  });
+
+  it.each(['true', 'yes', '10.0.0.0/33', 'proxy.local', '1.2.3'])('refuses TRUST_PROXY=%j, naming it', (value) => {
+    expect(() => parseEnv({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY must be false, a hop count/);
   });
 });

@@ -1,25 +1,29 @@
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import { rateLimit, type IncrementResponse, type Logger as RateLimitLogger, type Store } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { ReplyError, type Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type { TrustProxy } from '@crm/config';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
-import { authenticate } from './auth';
+import { authenticateInSteps, type JwtPolicy } from './auth';
 import { notFoundHandler, problemHandler } from './errors';
 import { healthHandler, type HealthProbes } from './health';
 import type { OpenApiRegistry } from './openapi';
-import { HttpProblem } from './problem';
+import { rateLimiters } from './rate-limit';
 
 export interface ServiceAppOptions {
   service: string;
   logger: Logger;
   metrics: ServiceMetrics;
-  jwtSecret: string;
+  /** How bearer tokens are verified (`securityOptions(env)` builds it with the rate limits and TRUST_PROXY). */
+  auth: JwtPolicy;
   openapi: OpenApiRegistry;
   health: HealthProbes;
-  /** Requests per minute per client before 429; 0 turns limiting off. */
+  /** Requests per minute per client (token subject, else IP) before 429; 0 or unset turns limiting off. */
   rateLimitPerMinute?: number;
+  /** The tighter budget of routes declared `expensive` (never cached, costly); 0 or unset: none. */
+  rateLimitExpensivePerMinute?: number;
+  /** Express `trust proxy`: who may say, in X-Forwarded-For, which client a request is from. Default false. */
+  trustProxy?: TrustProxy;
   /**
    * Counts requests in this Redis, so the limit holds per client across all replicas (default: per process,
    * in memory). Give a fail-fast client (no offline queue, a short command timeout, e.g. the cache's):
@@ -38,61 +42,6 @@ export interface ServiceAppOptions {
 
 export const API_BASE = '/api/v1';
 export const MAX_BODY = '100kb';
-
-/** After Redis fails to answer, the rate limiter skips it for this long: no request waits on a hung server. */
-const RATE_LIMIT_SKIP_MS = 5_000;
-
-/**
- * rate-limit-redis loads its Lua script once, at start; if Redis was down then, every later call would fail
- * on that rejected load forever (and pass unlimited). Retry the load instead.
- */
-class ReloadingRedisStore extends RedisStore {
-  override async increment(key: string): Promise<IncrementResponse> {
-    this.incrementScriptSha = this.incrementScriptSha.catch(() => this.loadIncrementScript(this.prefixKey(key)));
-    return super.increment(key);
-  }
-}
-
-/**
- * A rate-limit store shared by every replica through Redis; it fails fast so the limiter can fail open.
- * Each count is one key, used by one-key scripts: fine on a cluster. A script is loaded on every master there
- * (SCRIPT LOAD has no key; EVALSHA runs on the key's master, a promoted replica included after a NOSCRIPT reload).
- */
-function redisRateLimitStore(redis: Redis | Cluster, prefix: string): Store {
-  let skipUntil = 0;
-  const call = async (command: string, args: string[]): Promise<unknown> => {
-    if (redis.isCluster && command.toUpperCase() === 'SCRIPT' && args[0]?.toUpperCase() === 'LOAD') {
-      const masters = (redis as Cluster).nodes('master');
-      if (masters.length === 0) throw new Error('rate limit store unavailable (no cluster master known)');
-      return (await Promise.all(masters.map((node) => node.call(command, ...args))))[0];
-    }
-    return redis.call(command, ...args);
-  };
-  return new ReloadingRedisStore({
-    prefix,
-    sendCommand: async (command: string, ...args: string[]) => {
-      if (redis.status !== 'ready' || Date.now() < skipUntil) throw new Error(`rate limit store unavailable (redis ${redis.status})`);
-      try {
-        return (await call(command, args)) as RedisReply;
-      } catch (error) {
-        // A reply error (e.g. NOSCRIPT after a restart) means Redis answered; anything else, that it is down or hung.
-        if (!(error instanceof ReplyError)) skipUntil = Date.now() + RATE_LIMIT_SKIP_MS;
-        throw error;
-      }
-    },
-  });
-}
-
-/** The limiter's error log, at most one line per 10 s: during an outage every request would log one. */
-function rateLimitLogger(logger: Logger): RateLimitLogger {
-  let lastLogged = 0;
-  const log = (error: unknown, message?: string) => {
-    if (Date.now() - lastLogged < 10_000) return;
-    lastLogged = Date.now();
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, message ?? 'rate limiter error');
-  };
-  return { warn: log, error: log };
-}
 
 /** Route label for metrics: the matched pattern, never the raw URL (bounded cardinality). */
 function routeLabel(req: express.Request): string {
@@ -128,7 +77,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // the cache layer sets strong ETags itself
-  app.set('trust proxy', 'loopback');
+  // Off by default: a client could otherwise pick its own address (and rate-limit bucket) in X-Forwarded-For.
+  app.set('trust proxy', options.trustProxy ?? false);
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(observe(options.logger, options.metrics));
 
@@ -146,22 +96,19 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   }));
 
   const api = express.Router();
-  if (options.rateLimitPerMinute) {
-    const redis = options.rateLimitRedis;
-    api.use(rateLimit({
-      windowMs: 60_000,
-      limit: options.rateLimitPerMinute,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      ...(redis ? {
-        store: redisRateLimitStore(redis, options.rateLimitPrefix ?? 'crm:ratelimit:'),
-        passOnStoreError: true, // Redis down: serve unlimited rather than fail every request
-        logger: rateLimitLogger(options.logger),
-      } : {}),
-      handler: (_req, _res, next) => next(new HttpProblem('rate_limited', 'Too many requests; retry after the window resets')),
-    }));
-  }
-  api.use(authenticate(options.jwtSecret));
+  // The token is checked before the limiter, which keys on its subject; its 401 is answered after, so anonymous
+  // and badly authenticated requests are counted too (per IP).
+  const auth = authenticateInSteps(options.auth);
+  api.use(auth.identify);
+  const limit = rateLimiters({
+    perMinute: options.rateLimitPerMinute ?? 0,
+    expensivePerMinute: options.rateLimitExpensivePerMinute ?? 0,
+    redis: options.rateLimitRedis ?? null,
+    prefix: options.rateLimitPrefix ?? 'crm:ratelimit:',
+    logger: options.logger,
+  });
+  if (limit) api.use(limit);
+  api.use(auth.require);
   api.use(express.json({ limit: MAX_BODY, strict: true, type: ['application/json', 'application/*+json'] }));
   if (options.perRequest) api.use(options.perRequest);
   options.routes(api);

@@ -1,5 +1,5 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { HttpProblem } from './problem';
@@ -13,7 +13,34 @@ export interface Principal {
   role: Role;
 }
 
-const claimsSchema = z.object({ sub: z.string().min(1), role: z.enum(ROLES), exp: z.number() });
+/** How bearer tokens are checked (and minted): one object, built from the environment by `securityOptions`. */
+export interface JwtPolicy {
+  /** The HS256 secret. */
+  secret: string;
+  /** `exp` at most this long after `iat` (or now, without `iat`). Default 24 h. */
+  maxLifetimeSeconds?: number;
+  /** Leeway for `exp` and `nbf`. Default 30 s. */
+  clockToleranceSeconds?: number;
+  /** Set: tokens must carry this `iss`; minted ones do. */
+  issuer?: string;
+  /** Set: tokens must carry this `aud`; minted ones do. */
+  audience?: string;
+}
+
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+
+/** A bare secret is the default policy: its limits, no iss/aud. */
+function policyOf(policy: JwtPolicy | string): Required<Pick<JwtPolicy, 'secret' | 'maxLifetimeSeconds' | 'clockToleranceSeconds'>> & JwtPolicy {
+  const given = typeof policy === 'string' ? { secret: policy } : policy;
+  return {
+    ...given,
+    maxLifetimeSeconds: given.maxLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    clockToleranceSeconds: given.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
+  };
+}
+
+const claimsSchema = z.object({ sub: z.string().min(1), role: z.enum(ROLES), exp: z.number(), iat: z.number().optional() });
 
 const RANK: Record<Role, number> = { reader: 0, editor: 1, admin: 2 };
 
@@ -22,41 +49,108 @@ export function roleAtLeast(role: Role, needed: Role): boolean {
   return RANK[role] >= RANK[needed];
 }
 
-/** Mints an HS256 token for a role (dev tokens, tests). */
-export function mintToken(secret: string, role: Role, options: { sub?: string; expiresInSeconds?: number } = {}): string {
+/**
+ * Mints an HS256 token for a role (dev tokens, tests, the worker's warm-up). With a policy, adds its `iss`/`aud`
+ * and refuses a lifetime over its maximum (a RangeError), since the APIs would refuse that token.
+ */
+export function mintToken(policy: JwtPolicy | string, role: Role, options: { sub?: string; expiresInSeconds?: number } = {}): string {
+  const { secret, maxLifetimeSeconds, issuer, audience } = policyOf(policy);
+  const expiresIn = options.expiresInSeconds ?? Math.min(3600, maxLifetimeSeconds);
+  if (expiresIn > maxLifetimeSeconds) {
+    throw new RangeError(`a token may live at most ${maxLifetimeSeconds} s (JWT_MAX_LIFETIME_SECONDS); ${expiresIn} s asked`);
+  }
   return jwt.sign({ role }, secret, {
     algorithm: 'HS256',
     subject: options.sub ?? `dev-${role}`,
-    expiresIn: options.expiresInSeconds ?? 3600,
+    expiresIn,
+    ...(issuer ? { issuer } : {}),
+    ...(audience ? { audience } : {}),
   });
 }
 
-/** Verifies `Authorization: Bearer <JWT>`; 401 for a missing, malformed, badly signed or expired token. */
-export function authenticate(secret: string, options: { cookie?: string } = {}): RequestHandler {
-  const key = secretKey(secret);
-  return (req, res, next) => {
+/** Why jsonwebtoken refused a token, in words a client can act on. */
+function refusal(error: unknown): string {
+  if (error instanceof jwt.TokenExpiredError) return 'The token has expired';
+  if (error instanceof jwt.NotBeforeError) return 'The token is not valid yet (nbf is in the future)';
+  const message = error instanceof Error ? error.message : '';
+  if (message.startsWith('jwt issuer invalid')) return 'The token was not issued by the expected issuer (iss)';
+  if (message.startsWith('jwt audience invalid')) return 'The token is not meant for this audience (aud)';
+  if (message === 'invalid algorithm' || message === 'jwt signature is required') return 'The token must be signed with HS256';
+  return 'The token is not valid';
+}
+
+/**
+ * Checks a request's bearer token against a policy: the verified principal, or the 401 to answer (with the
+ * WWW-Authenticate challenge already set). Pinning HS256 refuses `alg: none` and key-confusion tokens.
+ */
+function bearerVerifier(policy: JwtPolicy | string, options: { cookie?: string }): (req: Request, res: Response) => Principal | HttpProblem {
+  const resolved = policyOf(policy);
+  const key = secretKey(resolved.secret);
+  const verifyOptions: jwt.VerifyOptions = {
+    algorithms: ['HS256'],
+    clockTolerance: resolved.clockToleranceSeconds,
+    ...(resolved.issuer ? { issuer: resolved.issuer } : {}),
+    ...(resolved.audience ? { audience: resolved.audience } : {}),
+  };
+  const invalid = (res: Response, detail: string) => {
+    res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    return new HttpProblem('unauthorized', detail);
+  };
+  return (req, res) => {
     const header = req.headers.authorization;
     const token = (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined) ?? (options.cookie ? cookieOf(req, options.cookie) : undefined);
     if (!token) {
       res.setHeader('WWW-Authenticate', 'Bearer');
-      return next(new HttpProblem('unauthorized', 'A bearer token is required'));
+      return new HttpProblem('unauthorized', 'A bearer token is required');
     }
     let claims: unknown;
     try {
-      // Pinning the algorithm refuses `alg: none` and key-confusion tokens.
-      claims = jwt.verify(token, key, { algorithms: ['HS256'] });
+      claims = jwt.verify(token, key, verifyOptions);
     } catch (error) {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      const expired = error instanceof jwt.TokenExpiredError;
-      return next(new HttpProblem('unauthorized', expired ? 'The token has expired' : 'The token is not valid'));
+      return invalid(res, refusal(error));
     }
     const parsed = claimsSchema.safeParse(claims);
     if (!parsed.success) {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return next(new HttpProblem('unauthorized', 'The token lacks a valid sub, role or exp claim'));
+      const names = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0])))];
+      return invalid(res, `The token lacks a valid ${names.join(', ')} claim (sub, role and exp are required)`);
     }
-    req.principal = { sub: parsed.data.sub, role: parsed.data.role };
+    // An iat in the future must not stretch the lifetime: measure from now at the latest.
+    const now = Math.floor(Date.now() / 1000);
+    const lifetime = parsed.data.exp - Math.min(parsed.data.iat ?? now, now);
+    if (lifetime > resolved.maxLifetimeSeconds) {
+      return invalid(res, `The token lives longer than the ${resolved.maxLifetimeSeconds} s this service accepts (exp - iat); mint a shorter-lived one`);
+    }
+    return { sub: parsed.data.sub, role: parsed.data.role };
+  };
+}
+
+/** Verifies `Authorization: Bearer <JWT>`; 401 (problem+json with WWW-Authenticate) for any token the policy refuses. */
+export function authenticate(policy: JwtPolicy | string, options: { cookie?: string } = {}): RequestHandler {
+  const verify = bearerVerifier(policy, options);
+  return (req, res, next) => {
+    const result = verify(req, res);
+    if (result instanceof HttpProblem) return next(result);
+    req.principal = result;
     next();
+  };
+}
+
+/**
+ * Like `authenticate`, split in two so something can run between: `identify` sets `req.principal` when the token
+ * is valid and otherwise lets the request on; `require` then answers its 401. The rate limiter sits between, so it
+ * keys on the verified subject and still counts anonymous and badly authenticated requests (per IP).
+ */
+export function authenticateInSteps(policy: JwtPolicy | string): { identify: RequestHandler; require: RequestHandler } {
+  const verify = bearerVerifier(policy, {});
+  const refused = new WeakMap<Request, HttpProblem>();
+  return {
+    identify: (req, res, next) => {
+      const result = verify(req, res);
+      if (result instanceof HttpProblem) refused.set(req, result);
+      else req.principal = result;
+      next();
+    },
+    require: (req, _res, next) => next(refused.get(req)),
   };
 }
 

@@ -1,5 +1,10 @@
 export { createServiceApp, API_BASE, MAX_BODY, type ServiceAppOptions } from './app';
-export { authenticate, pageGuard, requireRole, mintToken, principalOf, roleAtLeast, ROLES, type Role, type Principal } from './auth';
+export {
+  authenticate, authenticateInSteps, pageGuard, requireRole, mintToken, principalOf, roleAtLeast, ROLES, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  type Role, type Principal, type JwtPolicy,
+} from './auth';
+export { jwtPolicy, securityOptions } from './security';
+export { expensiveRouteLimit } from './rate-limit';
 export { problemHandler, notFoundHandler, toProblem, fieldErrors, isDatabaseUnavailable, isDataException } from './errors';
 export { healthHandler, type HealthProbes, type Probe, type PartHealth } from './health';
 export { OpenApiRegistry } from './openapi';

@@ -6,6 +6,7 @@ import { fieldErrors } from './errors';
 import { HttpProblem } from './problem';
 import type { OpenApiRegistry } from './openapi';
 import { unstorableStrings } from './validation';
+import { expensiveRouteLimit } from './rate-limit';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 type AnyObject = z.ZodObject<z.ZodRawShape>;
@@ -36,6 +37,8 @@ export interface RouteSpec<PS extends AnyObject | undefined, QS extends AnyObjec
   response?: z.ZodType;
   /** Extra statuses this route documents (besides 400/401/403/500). */
   errors?: number[];
+  /** Never cached and costly (e.g. live aggregates, cache administration): also spends the tighter per-client budget. */
+  expensive?: boolean;
   /** Runs after validation and auth, before the handler (e.g. the response cache). */
   middleware?: RequestHandler[];
   handler: (ctx: RouteContext<Out<PS>, Out<QS>, Out<BS>>) => Promise<unknown>;
@@ -114,5 +117,6 @@ export function defineRoute<PS extends AnyObject | undefined, QS extends AnyObje
     next();
   };
 
-  router[spec.method](spec.path, nameSpan, requireRole(spec.role), validateInput, ...(spec.middleware ?? []), handle);
+  const budget = spec.expensive ? [expensiveRouteLimit] : [];
+  router[spec.method](spec.path, nameSpan, requireRole(spec.role), ...budget, validateInput, ...(spec.middleware ?? []), handle);
 }

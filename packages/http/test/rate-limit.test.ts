@@ -4,7 +4,8 @@ import type { Express } from 'express';
 import { Redis, type RedisOptions } from 'ioredis';
 import request from 'supertest';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import { createServiceApp, mintToken, OpenApiRegistry } from '../src';
+import { parseEnv } from '@crm/config';
+import { createServiceApp, defineRoute, mintToken, OpenApiRegistry, securityOptions, type ServiceAppOptions } from '../src';
 
 // The rate limit shared by replicas through Redis, and failing open when Redis does not answer.
 const SECRET = 'rate-limit-test-secret-0123456789';
@@ -29,18 +30,23 @@ function client(url: string, options: RedisOptions = {}): Redis {
 }
 
 /** One replica of a service: the same limit, and the same Redis when given. */
-function replica(rateLimitRedis: Redis | null): Express {
+function replica(rateLimitRedis: Redis | null, overrides: Partial<ServiceAppOptions> = {}): Express {
   return createServiceApp({
     service: 'rate-limit-test',
     logger: createLogger('rate-limit-test', 'silent'),
     metrics: new ServiceMetrics('rate-limit-test'),
-    jwtSecret: SECRET,
+    auth: { secret: SECRET },
     openapi: new OpenApiRegistry({ title: 'test', version: '1', description: 'test' }),
     health: { database: null, cache: null, queue: null },
     rateLimitPerMinute: LIMIT,
     rateLimitRedis,
     rateLimitPrefix: prefix,
-    routes: (api) => api.get('/ping', (_req, res) => { res.json({ ok: true }); }),
+    routes: (api) => {
+      const openapi = new OpenApiRegistry({ title: 'test', version: '1', description: 'test' });
+      api.get('/ping', (_req, res) => { res.json({ ok: true }); });
+      defineRoute(api, openapi, { method: 'get', path: '/live', tag: 't', role: 'reader', summary: 'never cached', expensive: true, handler: async () => ({ ok: true }) });
+    },
+    ...overrides,
   });
 }
 
@@ -88,10 +94,15 @@ async function hangableRedis(): Promise<{ url: string; hang: () => void }> {
   return { url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}${target.pathname}`, hang: () => { hung = true; } };
 }
 
-async function deleteTestKeys(): Promise<void> {
-  const redis = client(REDIS_URL);
+/** The test's own keys, read with a patient client: KEYS on a busy shared Redis can outlast the fail-fast timeout. */
+async function testKeys(): Promise<{ redis: Redis; keys: string[] }> {
+  const redis = client(REDIS_URL, { commandTimeout: 10_000 });
   await until(() => redis.status === 'ready');
-  const keys = await redis.keys(`${prefix}*`);
+  return { redis, keys: await redis.keys(`${prefix}*`) };
+}
+
+async function deleteTestKeys(): Promise<void> {
+  const { redis, keys } = await testKeys();
   if (keys.length) await redis.del(...keys);
 }
 
@@ -116,7 +127,9 @@ describe('rate limiting across replicas', () => {
     const limited = await request(b).get('/api/v1/ping').set(auth);
     expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(limited.headers['ratelimit']).toMatch(/r=0/);
-    expect((await redis.keys(`${prefix}*`)).length).toBe(1);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.body.detail).toMatch(/retry after \d+ s/);
+    expect((await testKeys()).keys.length).toBe(1);
   });
 
   it('without Redis, each replica counts on its own (in memory)', async () => {
@@ -156,5 +169,74 @@ describe('rate limiting across replicas', () => {
     const statuses: number[] = [];
     for (let i = 0; i < LIMIT + 1; i++) statuses.push((await ping(app)).status);
     expect(statuses).toEqual([...Array(LIMIT).fill(200), 429]);
+  });
+});
+
+describe('whose budget a request spends', () => {
+  const bearer = (sub: string) => ({ Authorization: `Bearer ${mintToken(SECRET, 'reader', { sub })}` });
+  const get = (app: Express, headers: Record<string, string>, path = '/api/v1/ping') => request(app).get(path).set(headers);
+  const statuses = async (app: Express, headers: Record<string, string>, n: number, path?: string) => {
+    const result: number[] = [];
+    for (let i = 0; i < n; i++) result.push((await get(app, headers, path)).status);
+    return result;
+  };
+
+  it('gives each token subject its own bucket, even from one address', async () => {
+    const app = replica(null);
+    expect(await statuses(app, bearer('alice'), LIMIT + 1)).toEqual([...Array(LIMIT).fill(200), 429]);
+    expect((await get(app, bearer('bob'))).status).toBe(200);
+    // A new token for the same subject does not reset its budget.
+    expect((await get(app, bearer('alice'))).status).toBe(429);
+  });
+
+  it('counts requests without a valid token per client address, and still answers them 401 until the limit', async () => {
+    const app = replica(null, { trustProxy: 1 });
+    const from = (ip: string) => ({ 'X-Forwarded-For': ip });
+    expect(await statuses(app, from('203.0.113.7'), LIMIT + 1)).toEqual([...Array(LIMIT).fill(401), 429]);
+    // A bad token is no way around it: it spends the address's budget.
+    expect((await get(app, { ...from('203.0.113.7'), Authorization: 'Bearer not-a-token' })).status).toBe(429);
+    expect((await get(app, from('198.51.100.9'))).status).toBe(401);
+  });
+
+  it('trusts X-Forwarded-For only as TRUST_PROXY says: by default every client behind a proxy would share one bucket', async () => {
+    const untrusting = replica(null);
+    expect(await statuses(untrusting, { 'X-Forwarded-For': '203.0.113.7' }, LIMIT)).toEqual(Array(LIMIT).fill(401));
+    // Ignored: the forged header does not buy a fresh bucket.
+    expect((await get(untrusting, { 'X-Forwarded-For': '198.51.100.9' })).status).toBe(429);
+
+    const env = parseEnv({ NODE_ENV: 'test', TRUST_PROXY: 'loopback', RATE_LIMIT_PER_MINUTE: String(LIMIT) });
+    const behindProxy = replica(null, securityOptions(env)); // supertest connects from 127.0.0.1: the proxy
+    expect(await statuses(behindProxy, { 'X-Forwarded-For': '203.0.113.7' }, LIMIT + 1)).toEqual([...Array(LIMIT).fill(401), 429]);
+    expect((await get(behindProxy, { 'X-Forwarded-For': '198.51.100.9' })).status).toBe(401);
+  });
+
+  it('gives expensive routes a tighter budget, while the rest of the budget stays usable', async () => {
+    const app = replica(null, { rateLimitExpensivePerMinute: 2 });
+    const alice = bearer('alice');
+    const live = await statuses(app, alice, 3, '/api/v1/live');
+    expect(live).toEqual([200, 200, 429]);
+    const limited = await get(app, alice, '/api/v1/live');
+    expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.body.detail).toMatch(/expensive budget: 2 per minute/);
+    // The general budget (5) counted the 4 expensive calls too: one cheap request left.
+    expect(await statuses(app, alice, 2)).toEqual([200, 429]);
+    expect((await get(app, bearer('bob'), '/api/v1/live')).status).toBe(200);
+  });
+
+  it('is on by default in production (600 per minute, 30 for expensive routes), and off by default elsewhere', async () => {
+    const production = parseEnv({ NODE_ENV: 'production', JWT_SECRET: 'c1a5e0f4b2d8a6c3e9f1b7d5a3c0e2f4b6d8a1c3e5f7b9d0' });
+    const prod = replica(null, { rateLimitPerMinute: undefined, ...securityOptions(production) });
+    const res = await get(prod, { Authorization: `Bearer ${mintToken(production.JWT_SECRET, 'reader')}` });
+    expect(res.status).toBe(200);
+    expect(res.headers['ratelimit-policy']).toMatch(/"general"; q=600; w=60/);
+    const live = await get(prod, { Authorization: `Bearer ${mintToken(production.JWT_SECRET, 'reader')}` }, '/api/v1/live');
+    expect(live.headers['ratelimit-policy']).toMatch(/"expensive"; q=30; w=60/);
+
+    const development = parseEnv({ NODE_ENV: 'development' });
+    const dev = replica(null, { rateLimitPerMinute: undefined, ...securityOptions(development) });
+    const devRes = await get(dev, { Authorization: `Bearer ${mintToken(development.JWT_SECRET, 'reader')}` });
+    expect(devRes.status).toBe(200);
+    expect(devRes.headers['ratelimit-policy']).toBeUndefined();
   });
 });

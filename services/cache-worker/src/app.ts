@@ -5,7 +5,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import type { Env } from '@crm/config';
 import { databaseProbe, type MikroORM } from '@crm/database';
-import { createServiceApp, OpenApiRegistry, pageGuard, type Probe } from '@crm/http';
+import { createServiceApp, OpenApiRegistry, pageGuard, securityOptions, type Probe } from '@crm/http';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 
 export const SERVICE = 'cache-worker';
@@ -33,7 +33,7 @@ export function buildWorkerApp(deps: WorkerAppDeps): Express {
     service: SERVICE,
     logger: deps.logger,
     metrics: deps.metrics,
-    jwtSecret: deps.env.JWT_SECRET,
+    ...securityOptions(deps.env),
     openapi,
     health: { database: databaseProbe(deps.orm), cache: deps.cacheProbe, queue: deps.queueProbe },
     routes: () => undefined,

@@ -3,7 +3,7 @@ import { cacheAdminRoutes, routeCache } from '@crm/cache';
 import type { Env } from '@crm/config';
 import { databaseProbe, requestContext, type MikroORM } from '@crm/database';
 import type { ApiRuntime, ChangeWriter } from '@crm/jobs';
-import { createServiceApp, OpenApiRegistry } from '@crm/http';
+import { createServiceApp, OpenApiRegistry, securityOptions } from '@crm/http';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { interactionRoutes } from './routes/interactions';
 import { peopleRoutes } from './routes/people';
@@ -41,9 +41,8 @@ export function buildApp(deps: AppDeps): Express {
     service: SERVICE,
     logger: deps.logger,
     metrics: deps.metrics,
-    jwtSecret: deps.env.JWT_SECRET,
+    ...securityOptions(deps.env),
     openapi,
-    rateLimitPerMinute: deps.env.RATE_LIMIT_PER_MINUTE,
     // Counted in the cache Redis, per client across all replicas; outside the namespace, so DELETE /cache keeps them.
     rateLimitRedis: deps.runtime.cacheRedis,
     rateLimitPrefix: `${cache?.namespace ?? 'crm'}-ratelimit:`,

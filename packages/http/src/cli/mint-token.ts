@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '@crm/config';
 import { mintToken, ROLES, type Role } from '../auth';
+import { jwtPolicy } from '../security';
 
 // `npm run token -- --role editor [--sub alice] [--hours 24]`: prints a bearer token signed with JWT_SECRET.
 // pnpm passes the `--` separators through: drop them before parsing.
@@ -20,4 +21,9 @@ if (!Number.isFinite(hours) || hours <= 0) {
   process.exit(2);
 }
 const env = loadEnv();
-process.stdout.write(`${mintToken(env.JWT_SECRET, role, { sub: values.sub, expiresInSeconds: Math.round(hours * 3600) })}\n`);
+// The APIs refuse a token that lives longer than JWT_MAX_LIFETIME_SECONDS: never mint one.
+if (hours * 3600 > env.JWT_MAX_LIFETIME_SECONDS) {
+  process.stderr.write(`--hours may be at most ${env.JWT_MAX_LIFETIME_SECONDS / 3600} (JWT_MAX_LIFETIME_SECONDS=${env.JWT_MAX_LIFETIME_SECONDS})\n`);
+  process.exit(2);
+}
+process.stdout.write(`${mintToken(jwtPolicy(env), role, { sub: values.sub, expiresInSeconds: Math.round(hours * 3600) })}\n`);

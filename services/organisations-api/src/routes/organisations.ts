@@ -51,7 +51,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
   });
 
   defineRoute(router, openapi, {
-    method: 'get', path: '/organisations/stats/live', tag: TAG, role: 'reader',
+    method: 'get', path: '/organisations/stats/live', tag: TAG, role: 'reader', expensive: true,
     summary: 'The same statistics, computed on every call (never cached)',
     response: statsResponse,
     handler: () => organisationStats(orm.em),
