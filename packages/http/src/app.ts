@@ -8,6 +8,7 @@ import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { authenticate } from './auth';
 import { notFoundHandler, problemHandler } from './errors';
 import { healthHandler, type HealthProbes } from './health';
+import { traceResponse } from './trace-response';
 import type { OpenApiRegistry } from './openapi';
 import { HttpProblem } from './problem';
 
@@ -131,6 +132,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('trust proxy', 'loopback');
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(observe(options.logger, options.metrics));
+  app.use(traceResponse());
 
   app.get('/health', healthHandler(options.service, options.health));
   app.get('/metrics', async (_req, res) => {
