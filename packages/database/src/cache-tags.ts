@@ -10,6 +10,10 @@
 export const TAGS = {
   /** One organisation's detail, its mandats list. */
   organisation: (id: number) => `organisation:${id}`,
+  /** One mandat's detail. */
+  mandat: (id: number) => `mandat:${id}`,
+  /** Every mandat's detail at once: only an organisation's deletion (it deletes its mandats) needs it. */
+  mandatDetails: 'mandats:details',
   /** Organisation lists and search. */
   organisations: 'organisations',
   /** Organisation stats: only what they count and average changes them (not a rename). */
@@ -24,6 +28,10 @@ export const TAGS = {
   personInteractions: (personId: number) => `interactions:person:${personId}`,
   /** Every person's interactions list at once: only an organisation's deletion (it detaches interactions) needs it. */
   allPersonInteractions: 'interactions:people',
+  /** One interaction's detail. */
+  interaction: (id: number) => `interaction:${id}`,
+  /** Every interaction's detail at once: only deletions of a person (deletes them) or an organisation (detaches them) need it. */
+  interactionDetails: 'interactions:details',
   /** One produit. */
   produit: (id: number) => `produit:${id}`,
   /** Produit lists. */
@@ -59,7 +67,8 @@ export function tagsForChange(change: Change): string[] {
         ...(change.kind !== 'updated' || !change.fields || change.fields.some((f) => STATS_FIELDS.has(f)) ? [TAGS.organisationStats] : []),
         ...change.peopleIds.map(TAGS.person),
         // Deleting detaches its people and interactions: their lists change too.
-        ...(change.kind === 'deleted' ? [TAGS.people, TAGS.interactions, TAGS.allPersonInteractions] : []),
+        // It deletes its mandats too.
+        ...(change.kind === 'deleted' ? [TAGS.people, TAGS.interactions, TAGS.allPersonInteractions, TAGS.interactionDetails, TAGS.mandatDetails] : []),
       ];
     case 'person':
       return [
@@ -68,12 +77,12 @@ export function tagsForChange(change: Change): string[] {
         // Old and new organisation: their details list contacts.
         ...change.organisationIds.filter((id): id is number => id !== null).map(TAGS.organisation),
         // Deleting a person deletes their interactions.
-        ...(change.kind === 'deleted' ? [TAGS.interactions, TAGS.personInteractions(change.id)] : []),
+        ...(change.kind === 'deleted' ? [TAGS.interactions, TAGS.personInteractions(change.id), TAGS.interactionDetails] : []),
       ];
     case 'mandat':
-      return [TAGS.organisation(change.organisationId)];
+      return [TAGS.mandat(change.id), TAGS.organisation(change.organisationId)];
     case 'interaction':
-      return [TAGS.interactions, ...change.personIds.map(TAGS.personInteractions)];
+      return [TAGS.interaction(change.id), TAGS.interactions, ...change.personIds.map(TAGS.personInteractions)];
     case 'produit':
       return [TAGS.produit(change.id), TAGS.produits];
   }

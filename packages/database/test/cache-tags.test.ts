@@ -20,15 +20,25 @@ describe('which write touches which cached view', () => {
       .toEqual(expect.arrayContaining([TAGS.people, TAGS.interactions, TAGS.allPersonInteractions, 'person:7', TAGS.organisationStats]));
   });
 
-  it("an interaction touches the interactions list and its person's list (both, when it moves)", () => {
+  it('deleting an organisation deletes its mandats and detaches its interactions: every mandat and interaction detail', () => {
+    expect(tagsForChange({ entity: 'organisation', kind: 'deleted', id: 3, peopleIds: [] }))
+      .toEqual(expect.arrayContaining([TAGS.mandatDetails, TAGS.interactionDetails]));
+    expect(tagsForChange({ entity: 'organisation', kind: 'updated', id: 3, peopleIds: [] })).not.toContain(TAGS.mandatDetails);
+  });
+
+  it("a mandat touches its detail and its organisation's detail (which embeds it), no other mandat", () => {
+    expect(tagsForChange({ entity: 'mandat', kind: 'updated', id: 6, organisationId: 3 })).toEqual(['mandat:6', 'organisation:3']);
+  });
+
+  it("an interaction touches its detail, the interactions list and its person's list (both, when it moves)", () => {
     expect(tagsForChange({ entity: 'interaction', kind: 'updated', id: 1, personIds: [4, 5] }))
-      .toEqual([TAGS.interactions, 'interactions:person:4', 'interactions:person:5']);
+      .toEqual(['interaction:1', TAGS.interactions, 'interactions:person:4', 'interactions:person:5']);
   });
 
   it("a person moving between organisations touches both organisations' details (their contacts)", () => {
     expect(tagsForChange({ entity: 'person', kind: 'updated', id: 9, organisationIds: [1, 2] }))
       .toEqual(['person:9', TAGS.people, 'organisation:1', 'organisation:2']);
     expect(tagsForChange({ entity: 'person', kind: 'deleted', id: 9, organisationIds: [null] }))
-      .toEqual(['person:9', TAGS.people, TAGS.interactions, 'interactions:person:9']);
+      .toEqual(['person:9', TAGS.people, TAGS.interactions, 'interactions:person:9', TAGS.interactionDetails]);
   });
 });

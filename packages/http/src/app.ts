@@ -7,6 +7,7 @@ import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { authenticateInSteps, type JwtPolicy } from './auth';
 import { notFoundHandler, problemHandler } from './errors';
 import { healthHandler, type HealthProbes } from './health';
+import { traceResponse } from './trace-response';
 import type { OpenApiRegistry } from './openapi';
 import { rateLimiters } from './rate-limit';
 
@@ -81,6 +82,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('trust proxy', options.trustProxy ?? false);
   app.use(helmet({ contentSecurityPolicy: false }));
   app.use(observe(options.logger, options.metrics));
+  app.use(traceResponse());
 
   app.get('/health', healthHandler(options.service, options.health));
   app.get('/metrics', async (_req, res) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { operationIdFor } from './operation-id';
 import type { RouteSpec } from './routes';
 
 type AnySpec = RouteSpec<any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -25,12 +26,46 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
   return rest;
 }
 
+/**
+ * A path or query parameter's schema. The URL carries numbers as digits that validation parses: documented as
+ * the number they become (type, bounds, default), a generated client takes a number; anything else as sent.
+ */
+function parameterSchema(field: z.ZodType): Record<string, unknown> {
+  const parsed = jsonSchema(field, 'output');
+  return parsed.type === 'integer' || parsed.type === 'number' ? parsed : jsonSchema(field, 'input');
+}
+
+/** What the document says about its licence. The repository states none: no licence is granted. */
+const DEFAULT_LICENSE = { name: 'UNLICENSED (proprietary: no licence is granted)', url: 'https://docs.npmjs.com/cli/configuring-npm/package-json#license' };
+
+export interface OpenApiInfo {
+  title: string;
+  version: string;
+  description: string;
+  license?: { name: string; url?: string; identifier?: string };
+}
+
+/** Gives every operation an operationId (its own, or the one derived from method and path) and refuses duplicates. */
+function nameOperations(paths: Record<string, Record<string, unknown>>, basePath: string): void {
+  const seen = new Map<string, string>();
+  for (const [path, operations] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(operations) as [string, Record<string, unknown>][]) {
+      const id = (operation.operationId as string | undefined) ?? operationIdFor(method, path, basePath);
+      const where = `${method.toUpperCase()} ${path}`;
+      // Two operations with one name would collide as methods of a generated client.
+      if (seen.has(id)) throw new Error(`operationId ${id} of ${where} is also that of ${seen.get(id)}: give one an operationId in its spec`);
+      seen.set(id, where);
+      operation.operationId = id;
+    }
+  }
+}
+
 /** Collects the routes as they are defined and renders an OpenAPI 3.1 document from their zod schemas. */
 export class OpenApiRegistry {
   private readonly routes: AnySpec[] = [];
   private readonly extraPaths: Record<string, Record<string, unknown>> = {};
 
-  constructor(private readonly info: { title: string; version: string; description: string }, private readonly basePath = '/api/v1') {}
+  constructor(private readonly info: OpenApiInfo, private readonly basePath = '/api/v1') {}
 
   add(spec: AnySpec): void {
     this.routes.push(spec);
@@ -51,7 +86,7 @@ export class OpenApiRegistry {
         const shape = (schema as z.ZodObject<z.ZodRawShape>).shape;
         for (const [name, field] of Object.entries(shape)) {
           const optional = (field as z.ZodType).safeParse(undefined).success;
-          parameters.push({ name, in: where, required: where === 'path' || !optional, schema: jsonSchema(field as z.ZodType, 'input') });
+          parameters.push({ name, in: where, required: where === 'path' || !optional, schema: parameterSchema(field as z.ZodType) });
         }
       }
       const status = spec.status ?? 200;
@@ -64,6 +99,7 @@ export class OpenApiRegistry {
         responses[code] = { description: STATUS_TEXT[code] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
       }
       (paths[path] ??= {})[spec.method] = {
+        ...(spec.operationId ? { operationId: spec.operationId } : {}),
         summary: spec.summary,
         tags: [spec.tag],
         description: `Requires the ${spec.role} role.`,
@@ -73,9 +109,12 @@ export class OpenApiRegistry {
         responses,
       };
     }
+    nameOperations(paths, this.basePath);
     return {
       openapi: '3.1.0',
-      info: this.info,
+      info: { license: DEFAULT_LICENSE, ...this.info },
+      // Relative: the API is wherever this document was served from (any host, port or replica).
+      servers: [{ url: '/', description: 'The server that served this document' }],
       paths,
       components: {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

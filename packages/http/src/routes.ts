@@ -27,6 +27,8 @@ export interface RouteSpec<PS extends AnyObject | undefined, QS extends AnyObjec
   /** Express path, e.g. `/organisations/:id`. */
   path: string;
   summary: string;
+  /** The OpenAPI operationId, when the one derived from method and path (see operation-id.ts) reads badly. */
+  operationId?: string;
   tag: string;
   role: Role;
   params?: PS;

@@ -174,6 +174,7 @@ describe('health, OpenAPI and docs', () => {
       'DELETE /api/v1/people/{id}',
       'GET /api/v1/cache/stats',
       'GET /api/v1/interactions',
+      'GET /api/v1/interactions/{id}',
       'GET /api/v1/people',
       'GET /api/v1/people/search',
       'GET /api/v1/people/{id}',

@@ -7,7 +7,7 @@ import type { RouteDeps } from '../app';
 
 const TAG = 'mandats';
 
-/** Mandat routes: an organisation's mandats, and writes. */
+/** Mandat routes: an organisation's mandats, one mandat, and writes. */
 export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   const organisationExists = async (id: number) => (await orm.em.count(Organisation, { id })) > 0;
 
@@ -40,6 +40,18 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
         return [mandat, { entity: 'mandat', kind: 'created', id: mandat.id, organisationId: params.id }];
       });
       res.location(`/api/v1/mandats/${mandat.id}`);
+      return mandatJson(mandat);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/mandats/:id', tag: TAG, role: 'reader',
+    summary: 'One mandat', params: idParams, response: mandatResponse, errors: [404],
+    // Its organisation is not known before the read, so the tags are its own and the one an organisation's deletion touches.
+    middleware: [cached('organisations', 'mandat', ({ params }) => [TAGS.mandat(params.id), TAGS.mandatDetails])],
+    handler: async ({ params }) => {
+      const mandat = await orm.em.findOne(Mandat, params.id);
+      if (!mandat) throw notFound('Mandat', params.id);
       return mandatJson(mandat);
     },
   });

@@ -14,7 +14,7 @@ const pageOptions = (query: { page: number; limit: number; sort: string }) => ({
   orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
 });
 
-/** Interaction routes: a person's interactions, the filtered list, and writes. */
+/** Interaction routes: a person's interactions, the filtered list, one interaction, and writes. */
 export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   const listTags = () => [TAGS.interactions];
   defineRoute(router, openapi, {
@@ -63,6 +63,18 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
         return [interaction, { entity: 'interaction', kind: 'created', id: interaction.id, personIds: [personId] }];
       });
       res.location(`/api/v1/interactions/${interaction.id}`);
+      return interactionJson(interaction);
+    },
+  });
+
+  defineRoute(router, openapi, {
+    method: 'get', path: '/interactions/:id', tag: TAG, role: 'reader',
+    summary: 'One interaction', params: idParams, response: interactionResponse, errors: [404],
+    // Its person is not known before the read, so the tags are its own and the one a person's or organisation's deletion touches.
+    middleware: [cached('interactions', 'detail', ({ params }) => [TAGS.interaction(params.id), TAGS.interactionDetails])],
+    handler: async ({ params }) => {
+      const interaction = await orm.em.findOne(Interaction, params.id);
+      if (!interaction) throw notFound('Interaction', params.id);
       return interactionJson(interaction);
     },
   });

@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
+import { parseEnv } from '@crm/config';
+import { openQueue, QUEUES } from '@crm/jobs';
+import { TEST_QUEUE_URL, waitFor } from './stack';
+
+// `npm run demo` against the three built services running as processes (as `npm start` runs them), with their
+// spans exported over OTLP/HTTP to a receiver this test runs: the trace the demo prints is checked to exist.
+const ROOT = path.resolve(__dirname, '../../..');
+const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL });
+const namespace = `crm-test-${randomUUID().slice(0, 8)}`;
+
+/** Trace ids seen by the receiver, with the services that sent spans for each. */
+const traces = new Map<string, Set<string>>();
+
+function receiver(): Server {
+  return createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url === '/v1/traces') {
+        for (const resourceSpans of JSON.parse(Buffer.concat(chunks).toString()).resourceSpans ?? []) {
+          const service = (resourceSpans.resource?.attributes ?? []).find((a: { key: string }) => a.key === 'service.name')?.value.stringValue;
+          for (const scope of resourceSpans.scopeSpans ?? []) {
+            for (const span of scope.spans ?? []) (traces.get(span.traceId) ?? traces.set(span.traceId, new Set()).get(span.traceId)!).add(service);
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+}
+
+/** A port in this test's range (3201-3299) that nothing listens on now. */
+async function freePort(from: number): Promise<number> {
+  for (let port = from; port < 3300; port++) {
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
+  throw new Error('no free port in 3201-3299');
+}
+
+interface Service { child: ChildProcess; url: string; output: () => string }
+
+async function startService(name: string, port: number, extra: Record<string, string>): Promise<Service> {
+  let output = '';
+  const child = spawn(process.execPath, [path.join(ROOT, 'services', name, 'dist', 'server.js')], {
+    env: {
+      PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL, QUEUE_REDIS_URL: TEST_QUEUE_URL,
+      CACHE_NAMESPACE: namespace, WARMUP_ON_START: 'false', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100',
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (c) => { output += c; });
+  child.stderr!.on('data', (c) => { output += c; });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/health`).catch(() => null))?.status === 200, `${name} to answer /health`, 60_000);
+  return { child, url, output: () => output };
+}
+
+async function stop(service: Service | undefined): Promise<void> {
+  if (!service || service.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => service.child.once('exit', resolve));
+  service.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Runs `node scripts/demo.mjs` as `npm run demo` does, and returns its exit code and output. */
+function runDemo(extra: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'demo.mjs')], {
+      cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...extra }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => { stdout += c; });
+    child.stderr.on('data', (c) => { stderr += c; });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run demo', () => {
+  const services: Service[] = [];
+  const otlp = receiver();
+  let urls: Record<string, string> = {};
+
+  beforeAll(async () => {
+    await prepareTestDatabase();
+    const orm = await createOrm({ databaseUrl: TEST_DATABASE_URL });
+    await truncateAll(orm);
+    await orm.close(true);
+    const queues = [QUEUES.invalidation, QUEUES.warmup].map((name) => openQueue(name, { url: TEST_QUEUE_URL }));
+    await Promise.all(queues.map((q) => q.obliterate({ force: true }).then(() => q.close())));
+    const otlpPort = await freePort(3201);
+    await new Promise<void>((resolve) => otlp.listen(otlpPort, '127.0.0.1', resolve));
+    const orgs = await freePort(otlpPort + 1);
+    const people = await freePort(orgs + 1);
+    const ports = { orgs, people, worker: await freePort(people + 1) };
+    urls = { ORGANISATIONS_API_URL: `http://127.0.0.1:${ports.orgs}`, PEOPLE_API_URL: `http://127.0.0.1:${ports.people}` };
+    const common = { ...urls, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` };
+    services.push(await startService('organisations-api', ports.orgs, { ...common, ORGANISATIONS_API_PORT: String(ports.orgs) }));
+    services.push(await startService('people-api', ports.people, { ...common, PEOPLE_API_PORT: String(ports.people) }));
+    services.push(await startService('cache-worker', ports.worker, { ...common, CACHE_WORKER_PORT: String(ports.worker) }));
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map(stop));
+    await new Promise((resolve) => otlp.close(resolve));
+    const redis = new Redis(env.REDIS_URL);
+    try {
+      for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
+        const keys = await redis.keys(pattern);
+        if (keys.length) await redis.unlink(...keys);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('walks through MISS, HIT, a write, the fresh read on both APIs, the trace and the stats, then cleans up', async () => {
+    const demo = await runDemo({ ...urls, JWT_SECRET: env.JWT_SECRET, JAEGER_UI_URL: 'http://jaeger.example:16686' });
+    expect([demo.code, demo.stderr]).toEqual([0, '']);
+    const out = demo.stdout;
+    expect(out).toMatch(/organisations-api: healthy/);
+    expect(out).toMatch(/GET \/api\/v1\/organisations\/search\?q=(\w+) -> 200 {2}X-Cache: MISS .*"Demo Acme \1"\]\n.*GET \/api\/v1\/organisations\/search\?q=\1 -> 200 {2}X-Cache: HIT /);
+    expect(out).toMatch(/PATCH \/api\/v1\/organisations\/\d+ -> 200 .*name = "Demo Acme \w+ \(renamed\)"/);
+    // After the write: the search and the person on people-api show the new name, the person's second read is a HIT.
+    expect(out).toMatch(/GET \/api\/v1\/organisations\/search\?q=\w+ -> 200 {2}X-Cache: MISS .*\["Demo Acme \w+ \(renamed\)"\]/);
+    expect(out).toMatch(/GET \/api\/v1\/people\/\d+ -> 200 {2}X-Cache: HIT .*organisation.name = "Demo Acme \w+ \(renamed\)"\n\s+Fresh on both APIs/);
+    expect(out).toMatch(/hits \d+, misses \d+, hit rate [\d.]+%, keys \d+/);
+    expect(out).toMatch(/DELETE \/api\/v1\/organisations\/\d+ -> 204/);
+    expect(out).toMatch(/Demo done in [\d.]+ s\./);
+
+    // The printed trace is the write's, and it holds the worker's job too.
+    const traceId = /http:\/\/jaeger\.example:16686\/trace\/([0-9a-f]{32})/.exec(out)?.[1];
+    expect(traceId).toBeDefined();
+    await waitFor(() => ['organisations-api', 'cache-worker'].every((s) => traces.get(traceId!)?.has(s)), "the write's trace from the API and the worker");
+  }, 120_000);
+
+  it('says how to start the stack, and exits 1, when the APIs are not running', async () => {
+    const closed = `http://127.0.0.1:${await freePort(3290)}`;
+    const demo = await runDemo({ ORGANISATIONS_API_URL: closed, PEOPLE_API_URL: closed, JWT_SECRET: env.JWT_SECRET });
+    expect(demo.code).toBe(1);
+    expect(demo.stderr).toMatch(/demo failed: cannot reach organisations-api at .* start the stack first \(npm start, or docker compose up\)\./);
+  });
+});
