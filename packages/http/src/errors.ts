@@ -28,6 +28,28 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return false;
 }
 
+/** The error chain, outermost first (MikroORM wraps the driver's error as `cause`). */
+function* causes(error: unknown): Generator<{ code?: string; message?: string; name?: string }> {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    yield e as { code?: string; message?: string; name?: string };
+  }
+}
+
+/**
+ * True when a query ran out of its time budget: PostgreSQL cancelled it (SQLSTATE 57014, statement_timeout),
+ * or no pooled connection became free in time (pg-pool's connectionTimeoutMillis). A 503: retrying later helps.
+ */
+export function isQueryTimeout(error: unknown): boolean {
+  for (const { code, message } of causes(error)) {
+    if (code === '57014') return true;
+    if (message && /timeout exceeded when trying to connect|canceling statement due to statement timeout/i.test(message)) return true;
+  }
+  return false;
+}
+
+/** Seconds a client should wait before retrying, per status: a busy or unreachable database recovers within seconds. */
+const RETRY_AFTER_SECONDS: Partial<Record<number, number>> = { 503: 5, 429: 60 };
+
 /** Maps anything thrown by a handler to a problem, by kind; unknown errors become a 500 without details. */
 export function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
@@ -41,6 +63,9 @@ export function toProblem(error: unknown): HttpProblem {
   if (e.name === 'ForeignKeyConstraintViolationException') return new HttpProblem('bad_request', 'A referenced record does not exist');
   if (e.name === 'CheckConstraintViolationException' || e.name === 'NotNullConstraintViolationException') {
     return new HttpProblem('bad_request', 'The request violates a data constraint');
+  }
+  if (isQueryTimeout(error)) {
+    return new HttpProblem('unavailable', 'The database did not answer within its time budget; retry later', undefined, { cause: error });
   }
   if (isDatabaseUnavailable(error)) return new HttpProblem('unavailable', 'The database is unavailable', undefined, { cause: error });
   return new HttpProblem('internal', 'An unexpected error occurred', undefined, { cause: error });
@@ -62,6 +87,9 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       (res.locals.serveStale as () => void)();
       return;
     }
+    const retryAfter = RETRY_AFTER_SECONDS[problem.status];
+    // The rate limiter sets its own (the window's reset); keep it.
+    if (retryAfter !== undefined && !res.getHeader('retry-after')) res.setHeader('Retry-After', String(retryAfter));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toJSON()));
   };
 }
