@@ -1,7 +1,8 @@
 export * from './entities';
-export { createOrm, ensureDatabase, migrate, type OrmOptions } from './orm';
+export { createOrm, ensureDatabase, migrate, DEFAULT_ACQUIRE_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS, type OrmOptions } from './orm';
+export { findPage, type FoundPage, type KeyValue, type PageWindow } from './keyset';
 export { MIGRATIONS } from './migrations';
-export { MikroORM, EntityManager, RequestContext, LockMode, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
+export { MikroORM, EntityManager, RequestContext, raw, LockMode, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
 export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
 export { requestContext, databaseProbe } from './request-context';
 export { ReplicaRouter, replicaRouter, withReadRouting, type ReadTarget, type ReplicaRoutingOptions } from './replicas';

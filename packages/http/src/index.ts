@@ -6,7 +6,8 @@ export { OpenApiRegistry } from './openapi';
 export { HttpProblem, notFound, PROBLEM_KINDS, type ProblemKind, type FieldError } from './problem';
 export { defineRoute, type RouteSpec, type RouteContext, type ValidatedInput } from './routes';
 export {
-  intString, idParams, boolString, pageQuery, pageOf, orderBy, likeContains, pageSchema, MAX_ID, SORT_FIELDS,
-  type Page, type PageInput,
+  intString, idParams, boolString, pageQuery, pageOf, pageRequest, orderBy, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, SEARCH_TERM_DESCRIPTION, pageSchema, MAX_ID, MAX_OFFSET, SORT_FIELDS,
+  type Page, type PageInput, type PageRequest,
 } from './validation';
+export { encodeCursor, decodeCursor, type CursorValue } from './cursor';
 export { serve, type ServeOptions } from './server';

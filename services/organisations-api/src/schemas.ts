@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MANDAT_STATUSES, MANDAT_TYPES, ORGANISATION_CATEGORIES } from '@crm/database';
-import { boolString, pageQuery } from '@crm/http';
+import { boolString, pageQuery, SEARCH_TERM_DESCRIPTION } from '@crm/http';
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
@@ -47,7 +47,7 @@ export const listOrganisationsQuery = z.strictObject({
 
 export const searchOrganisationsQuery = z.strictObject({
   ...pageQuery(),
-  q: z.string().min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters'),
+  q: z.string().min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters').describe(SEARCH_TERM_DESCRIPTION),
 });
 
 const mandatFields = {
