@@ -19,7 +19,8 @@ export interface FoundPage<T> {
   nextKey: KeyValue[] | null;
 }
 
-const SQL_TYPE_CAST: Record<string, string> = { datetime: '::timestamptz', date: '::date' };
+/** Key values travel as text: timestamps and dates are cast to their column's type, never compared as text. */
+const CASTS: Record<string, string> = { timestamptz: '::timestamptz', timestamp: '::timestamp', date: '::date' };
 
 /**
  * One list page of `entity` matching `where` in `order` (every property the same direction, id last), from an
@@ -36,7 +37,7 @@ export async function findPage<T extends object>(
   const columns = properties.map((name) => {
     const property = meta.properties[name as keyof typeof meta.properties];
     if (!property) throw new Error(`${meta.className} has no property ${name}`);
-    return { name, column: property.fieldNames[0]!, cast: SQL_TYPE_CAST[String(property.type).toLowerCase()] ?? '', isDate: property.runtimeType === 'Date' };
+    return { name, column: property.fieldNames[0]!, cast: CASTS[String(property.columnTypes[0]).toLowerCase()] ?? '', isDate: property.runtimeType === 'Date' };
   });
   let filter = where;
   if (window.after) {

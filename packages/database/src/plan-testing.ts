@@ -1,0 +1,58 @@
+import { Client, type Pool, type PoolClient } from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+
+/** A statement as the driver sent it: SQL with $n placeholders and its values. */
+export interface SentStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Records every statement the ORM's pool sends (with its values, which onQuery does not give), from now until
+ * `stop`. For tests that EXPLAIN exactly what a route ran.
+ */
+export async function recordStatements(orm: MikroORM): Promise<{ statements: SentStatement[]; stop: () => void }> {
+  const pool = (await orm.em.getConnection().getNativeClient()) as Pool;
+  const statements: SentStatement[] = [];
+  let recording = true;
+  const wrapped = new WeakSet<PoolClient>();
+  const wrap = (client: PoolClient) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      if (recording && typeof args[0] === 'string') statements.push({ sql: args[0], params: Array.isArray(args[1]) ? args[1] : [] });
+      return query(...args);
+    };
+  };
+  pool.on('acquire', wrap);
+  return { statements, stop: () => { recording = false; pool.off('acquire', wrap); } };
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function* nodes(plan: PlanNode): Generator<PlanNode> {
+  yield plan;
+  for (const child of plan.Plans ?? []) yield* nodes(child);
+}
+
+/** The tables each statement reads with a sequential scan, as PostgreSQL plans it now (EXPLAIN, not run). */
+export async function sequentialScans(databaseUrl: string, statements: SentStatement[]): Promise<{ sql: string; tables: string[] }[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const found: { sql: string; tables: string[] }[] = [];
+    for (const { sql, params } of statements) {
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (format json) ${sql}`, params);
+      const tables = [...nodes(rows[0]!['QUERY PLAN'][0].Plan)].filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']!);
+      found.push({ sql, tables });
+    }
+    return found;
+  } finally {
+    await client.end();
+  }
+}
