@@ -32,7 +32,15 @@ export async function recordStatements(orm: MikroORM): Promise<{ statements: Sen
 interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
+  'Index Name'?: string;
   Plans?: PlanNode[];
+}
+
+/** What a statement's plan reads: tables scanned in full, and indexes used. */
+export interface PlanReads {
+  sql: string;
+  tables: string[];
+  indexes: string[];
 }
 
 function* nodes(plan: PlanNode): Generator<PlanNode> {
@@ -40,16 +48,25 @@ function* nodes(plan: PlanNode): Generator<PlanNode> {
   for (const child of plan.Plans ?? []) yield* nodes(child);
 }
 
-/** The tables each statement reads with a sequential scan, as PostgreSQL plans it now (EXPLAIN, not run). */
-export async function sequentialScans(databaseUrl: string, statements: SentStatement[]): Promise<{ sql: string; tables: string[] }[]> {
+/**
+ * The tables each statement reads with a sequential scan, and the indexes it uses, as PostgreSQL plans it now
+ * (EXPLAIN, not run). `withoutSeqScan` plans with enable_seqscan off: whether an index can serve the statement
+ * at all, for tables too small in a test for the planner to prefer it.
+ */
+export async function sequentialScans(databaseUrl: string, statements: SentStatement[], options: { withoutSeqScan?: boolean } = {}): Promise<PlanReads[]> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const found: { sql: string; tables: string[] }[] = [];
+    if (options.withoutSeqScan) await client.query('set enable_seqscan = off');
+    const found: PlanReads[] = [];
     for (const { sql, params } of statements) {
       const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (format json) ${sql}`, params);
-      const tables = [...nodes(rows[0]!['QUERY PLAN'][0].Plan)].filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']!);
-      found.push({ sql, tables });
+      const plan = [...nodes(rows[0]!['QUERY PLAN'][0].Plan)];
+      found.push({
+        sql,
+        tables: plan.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']!),
+        indexes: plan.flatMap((n) => (n['Index Name'] ? [n['Index Name']] : [])),
+      });
     }
     return found;
   } finally {
