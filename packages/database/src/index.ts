@@ -6,7 +6,7 @@ export { MikroORM, EntityManager, RequestContext, raw, LockMode, UniqueConstrain
 export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
 export { requestContext, databaseProbe } from './request-context';
 export { ReplicaRouter, replicaRouter, withReadRouting, type ReadTarget, type ReplicaRoutingOptions } from './replicas';
-export { recordStatements, sequentialScans, type PlanReads, type SentStatement } from './plan-testing';
+export { connectClient, recordStatements, sequentialScans, type PlanReads, type SentStatement } from './plan-testing';
 export { startReplicaCluster, type ReplicaCluster, type ReplicaClusterOptions } from './replica-testing';
 export * from './seed';
 export { TAGS, tagsForChange, type Change, type ChangeKind } from './cache-tags';

@@ -73,3 +73,10 @@ export async function sequentialScans(databaseUrl: string, statements: SentState
     await client.end();
   }
 }
+
+/** A connection of its own to `databaseUrl`, outside any ORM pool and its timeouts: for tests' seeding and locks. */
+export async function connectClient(databaseUrl: string): Promise<Client> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  return client;
+}

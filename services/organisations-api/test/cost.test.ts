@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Client } from 'pg';
+import { connectClient } from '@crm/database';
 import { startHarness, type Harness } from './harness';
 
 /**
@@ -29,8 +29,7 @@ async function get(path: string, harness = h, at = base): Promise<{ status: numb
 
 /** Holds an exclusive lock on the organisation table until released: every read of it waits. */
 async function lockOrganisations(): Promise<() => Promise<void>> {
-  const client = new Client({ connectionString: h.env.DATABASE_URL });
-  await client.connect();
+  const client = await connectClient(h.env.DATABASE_URL);
   await client.query('begin');
   await client.query('lock table organisation in access exclusive mode');
   return async () => {
@@ -43,8 +42,7 @@ beforeAll(async () => {
   // A small pool and short budgets, so the flood saturates the pool for real within the test's time.
   h = await startHarness({ env: { DATABASE_POOL_MAX: '4', DATABASE_STATEMENT_TIMEOUT_MS: '1000', DATABASE_ACQUIRE_TIMEOUT_MS: '300' } });
   // Seeded on a connection of its own: the API's statement budget is far too short for this.
-  const seed = new Client({ connectionString: h.env.DATABASE_URL });
-  await seed.connect();
+  const seed = await connectClient(h.env.DATABASE_URL);
   try {
     await seed.query(`
       insert into organisation (name, category, is_active, created_at, updated_at)
@@ -142,8 +140,7 @@ describe('bounded cost per request', () => {
 
 /** Sessions waiting on the test's table lock (asked on a connection of its own: the pool is full). */
 async function lockWaiters(): Promise<number> {
-  const client = new Client({ connectionString: h.env.DATABASE_URL });
-  await client.connect();
+  const client = await connectClient(h.env.DATABASE_URL);
   try {
     const { rows } = await client.query<{ n: number }>(
       "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");

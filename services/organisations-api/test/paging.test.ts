@@ -1,13 +1,12 @@
 import request from 'supertest';
-import { Client } from 'pg';
+import { connectClient } from '@crm/database';
 import { MAX_OFFSET } from '@crm/http';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  const seed = new Client({ connectionString: h.env.DATABASE_URL });
-  await seed.connect();
+  const seed = await connectClient(h.env.DATABASE_URL);
   try {
     // Ties everywhere: 12 names, creation times shared by pairs of rows or a microsecond apart in one millisecond.
     await seed.query(`insert into organisation (name, category, is_active, created_at, updated_at)

@@ -1,13 +1,12 @@
 import request from 'supertest';
-import { Client } from 'pg';
+import { connectClient } from '@crm/database';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
 let personId: number;
 beforeAll(async () => {
   h = await startHarness();
-  const seed = new Client({ connectionString: h.env.DATABASE_URL });
-  await seed.connect();
+  const seed = await connectClient(h.env.DATABASE_URL);
   try {
     // Ties on the name sort's every key (last name, then first name), and occurrence times a microsecond apart.
     await seed.query(`insert into person (first_name, last_name, email, created_at)

@@ -1,6 +1,5 @@
 import request from 'supertest';
-import { Client } from 'pg';
-import { recordStatements, sequentialScans } from '@crm/database';
+import { connectClient, recordStatements, sequentialScans } from '@crm/database';
 import { startHarness, type Harness } from './harness';
 
 /**
@@ -10,8 +9,7 @@ import { startHarness, type Harness } from './harness';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  const seed = new Client({ connectionString: h.env.DATABASE_URL });
-  await seed.connect();
+  const seed = await connectClient(h.env.DATABASE_URL);
   try {
     await seed.query(`insert into organisation (name, category) select 'Org ' || i, 'other' from generate_series(1, 2000) as i`);
     await seed.query(`insert into person (first_name, last_name, email, organisation_id, created_at)
