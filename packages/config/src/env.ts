@@ -110,6 +110,10 @@ export const envSchema = z
       .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL')
       .default('postgres://postgres@127.0.0.1:5432/crm'),
     DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+    /** PostgreSQL cancels any statement running longer (SQLSTATE 57014): the client gets 503 + Retry-After. */
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+    /** A request waiting longer than this for a pooled connection gets 503 + Retry-After instead of queueing on. */
+    DATABASE_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
     /** Streaming replicas of DATABASE_URL, comma-separated: a request reads one only if it has caught up. */
     DATABASE_REPLICA_URLS: z
       .string()

@@ -13,6 +13,15 @@ describe('parseEnv', () => {
     expect(env.LOG_LEVEL).toBe('info');
   });
 
+  it('bounds every statement and every wait for a pooled connection, configurably', () => {
+    expect(parseEnv({})).toMatchObject({ DATABASE_STATEMENT_TIMEOUT_MS: 5_000, DATABASE_ACQUIRE_TIMEOUT_MS: 2_000 });
+    expect(parseEnv({ DATABASE_STATEMENT_TIMEOUT_MS: '30000', DATABASE_ACQUIRE_TIMEOUT_MS: '500' }))
+      .toMatchObject({ DATABASE_STATEMENT_TIMEOUT_MS: 30_000, DATABASE_ACQUIRE_TIMEOUT_MS: 500 });
+    for (const [variable, value] of [['DATABASE_STATEMENT_TIMEOUT_MS', '0'], ['DATABASE_STATEMENT_TIMEOUT_MS', '5s'], ['DATABASE_ACQUIRE_TIMEOUT_MS', '-1']]) {
+      expect(() => parseEnv({ [variable!]: value })).toThrow(new RegExp(variable!));
+    }
+  });
+
   it('builds the cache URL from REDIS_HOST/PORT/PASSWORD/DB when REDIS_URL is unset', () => {
     const env = parseEnv({ REDIS_HOST: 'cache', REDIS_PORT: '6380', REDIS_PASSWORD: 'p@ss', REDIS_DB: '2' });
     expect(env.REDIS_URL).toBe('redis://:p%40ss@cache:6380/2');

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { RequestContext, type MikroORM } from '@mikro-orm/postgresql';
+import { reservedProbe } from './orm';
 import { withReadRouting } from './replicas';
 
 /**
@@ -11,9 +12,14 @@ export function requestContext(orm: MikroORM): RequestHandler {
   return (_req, _res, next) => withReadRouting(orm, () => RequestContext.create(orm.em, next));
 }
 
-/** The health probe for PostgreSQL: rejects when a trivial query cannot run. */
+/**
+ * The health probe for PostgreSQL: rejects when a trivial query cannot run. It uses the ORM's reserved
+ * connection (see ReservedProbe), so it never queues behind requests that hold the whole pool.
+ */
 export function databaseProbe(orm: MikroORM): () => Promise<void> {
+  const probe = reservedProbe(orm);
   return async () => {
-    await orm.em.getConnection().execute('select 1');
+    if (probe) await probe.check();
+    else await orm.em.getConnection().execute('select 1');
   };
 }

@@ -15,6 +15,13 @@ export function fieldErrors(error: ZodError, prefix?: string): FieldError[] {
   });
 }
 
+/** The error chain, outermost first (MikroORM wraps the driver's error as `cause`). */
+function* causes(error: unknown): Generator<{ code?: string; message?: string; name?: string }> {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    yield e as { code?: string; message?: string; name?: string };
+  }
+}
+
 const PG_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
 
 /** True for errors that mean PostgreSQL cannot be reached or is shutting down: the client gets 503, not 500. */
@@ -33,9 +40,20 @@ export function isDatabaseUnavailable(error: unknown): boolean {
  * range, invalid byte sequence, string too long ...): the value came from the request, so the client gets 400.
  */
 export function isDataException(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code } = e as { code?: unknown };
+  for (const { code } of causes(error)) {
     if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * True when a query ran out of its time budget: PostgreSQL cancelled it (SQLSTATE 57014, statement_timeout),
+ * or no pooled connection became free in time (pg-pool's connectionTimeoutMillis). A 503: retrying later helps.
+ */
+export function isQueryTimeout(error: unknown): boolean {
+  for (const { code, message } of causes(error)) {
+    if (code === '57014') return true;
+    if (message && /timeout exceeded when trying to connect|canceling statement due to statement timeout/i.test(message)) return true;
   }
   return false;
 }
@@ -60,6 +78,9 @@ function clientProblem(error: unknown, status: number): HttpProblem {
   return new HttpProblem(kind, detail);
 }
 
+/** Seconds a client should wait before retrying, per status: a busy or unreachable database recovers within seconds. */
+const RETRY_AFTER_SECONDS: Partial<Record<number, number>> = { 503: 5, 429: 60 };
+
 /** Maps anything thrown by a handler to a problem, by kind; unknown errors become a 500 without details. */
 export function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
@@ -75,6 +96,9 @@ export function toProblem(error: unknown): HttpProblem {
     return new HttpProblem('bad_request', 'The request violates a data constraint');
   }
   if (isDataException(error)) return new HttpProblem('bad_request', 'A value in the request cannot be stored by the database');
+  if (isQueryTimeout(error)) {
+    return new HttpProblem('unavailable', 'The database did not answer within its time budget; retry later', undefined, { cause: error });
+  }
   const status = clientErrorStatus(error);
   if (status !== undefined) return clientProblem(error, status);
   if (isDatabaseUnavailable(error)) return new HttpProblem('unavailable', 'The database is unavailable', undefined, { cause: error });
@@ -97,6 +121,9 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       (res.locals.serveStale as () => void)();
       return;
     }
+    const retryAfter = RETRY_AFTER_SECONDS[problem.status];
+    // The rate limiter sets its own (the window's reset); keep it.
+    if (retryAfter !== undefined && !res.getHeader('retry-after')) res.setHeader('Retry-After', String(retryAfter));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toJSON()));
   };
 }

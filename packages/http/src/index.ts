@@ -5,14 +5,15 @@ export {
 } from './auth';
 export { jwtPolicy, securityOptions } from './security';
 export { expensiveRouteLimit } from './rate-limit';
-export { problemHandler, notFoundHandler, toProblem, fieldErrors, isDatabaseUnavailable, isDataException } from './errors';
+export { problemHandler, notFoundHandler, toProblem, fieldErrors, isDatabaseUnavailable, isDataException, isQueryTimeout } from './errors';
 export { healthHandler, type HealthProbes, type Probe, type PartHealth } from './health';
 export { OpenApiRegistry } from './openapi';
 export { HttpProblem, notFound, PROBLEM_KINDS, type ProblemKind, type FieldError } from './problem';
 export { defineRoute, type RouteSpec, type RouteContext, type ValidatedInput } from './routes';
 export {
-  intString, idParams, boolString, pageQuery, pageOf, orderBy, likeContains, pageSchema, MAX_ID, SORT_FIELDS,
+  intString, idParams, boolString, pageQuery, pageOf, pageRequest, orderBy, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, SEARCH_TERM_DESCRIPTION, pageSchema, MAX_ID, MAX_OFFSET, SORT_FIELDS,
   isoDate, isoDateTime, unstorableReason, unstorableStrings, MIN_DATE, MAX_DATE,
-  type Page, type PageInput,
+  type Page, type PageInput, type PageRequest,
 } from './validation';
+export { encodeCursor, decodeCursor, type CursorValue } from './cursor';
 export { serve, answerClientErrors, type ServeOptions } from './server';

@@ -34,11 +34,12 @@ describe('query helpers', () => {
   it('escapes LIKE wildcards', () => {
     expect(likeContains('100%_a\\b')).toBe('%100\\%\\_a\\\\b%');
   });
-  it('sorts with an id tie-breaker', () => {
-    expect(orderBy('-name')).toEqual({ name: 'desc', id: 'asc' });
+  it('sorts with an id tie-breaker in the same direction (one index serves both directions)', () => {
+    expect(orderBy('-name')).toEqual({ name: 'desc', id: 'desc' });
     expect(orderBy('id')).toEqual({ id: 'asc' });
   });
   it('computes the page count', () => {
-    expect(pageOf([1, 2], 5, { page: 1, limit: 2, sort: 'id' })).toEqual({ items: [1, 2], total: 5, page: 1, limit: 2, pages: 3 });
+    expect(pageOf([1, 2], 5, { page: 1, limit: 2, sort: 'id', offset: 0, after: null }, null))
+      .toEqual({ items: [1, 2], total: 5, page: 1, limit: 2, pages: 3, nextCursor: null });
   });
 });

@@ -35,6 +35,8 @@ export function runApiService(options: ApiServiceOptions): void {
     const orm = await createOrm({
       databaseUrl: env.DATABASE_URL,
       poolMax: env.DATABASE_POOL_MAX,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
       onQuery: () => metrics.countQuery(),
       replicaUrls: env.DATABASE_REPLICA_URLS,
       replicaRouting: { logger, onRead: (target) => metrics.countRead(target) },

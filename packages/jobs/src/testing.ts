@@ -50,6 +50,9 @@ export async function startApiHarness(service: string, buildApp: (deps: ApiAppDe
   const metrics = new ServiceMetrics(service);
   const orm = await createOrm({
     databaseUrl: env.DATABASE_URL,
+    poolMax: env.DATABASE_POOL_MAX,
+    statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
     onQuery: (s) => { sql.push(s); metrics.countQuery(); },
     replicaUrls: env.DATABASE_REPLICA_URLS,
     replicaRouting: { onRead: (target) => metrics.countRead(target), skipFreshnessCheck: options.skipReplicaFreshnessCheck ?? false },

@@ -36,7 +36,7 @@ describe('interactions CRUD', () => {
 
     const list = await get(`/api/v1/people/${personId}/interactions`);
     expect(list.status).toBe(200);
-    expect(list.body).toEqual({ items: [created.body], total: 1, page: 1, limit: 100, pages: 1 });
+    expect(list.body).toEqual({ items: [created.body], total: 1, page: 1, limit: 100, pages: 1, nextCursor: null });
 
     const patched = await request(h.app).patch(`/api/v1/interactions/${id}`).set(h.auth('editor'))
       .send({ type: 'meeting', notes: null, occurredAt: '2024-05-02T08:00:00.123Z' });

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
-import { LockMode, Mandat, Organisation, TAGS } from '@crm/database';
-import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { findPage, LockMode, Mandat, Organisation, TAGS } from '@crm/database';
+import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createMandatBody, listMandatsQuery, mandatResponse, updateMandatBody } from '../schemas';
 import { mandatJson } from '../serializers';
 import type { RouteDeps } from '../app';
@@ -17,14 +17,14 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     response: pageSchema(mandatResponse), errors: [404],
     middleware: [cached('organisations', 'mandats', ({ params }) => [TAGS.organisation(params.id)])],
     handler: async ({ params, query }) => {
-      const [[items, total], exists] = await Promise.all([
-        orm.em.findAndCount(Mandat, { organisation: params.id }, {
-          orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
-        }),
+      const order = orderBy(query.sort);
+      const page = pageRequest(query, Object.keys(order));
+      const [{ items, total, nextKey }, exists] = await Promise.all([
+        findPage(orm.em, Mandat, { organisation: params.id }, order, page),
         organisationExists(params.id),
       ]);
       if (!exists) throw notFound('Organisation', params.id);
-      return pageOf(items.map(mandatJson), total, query);
+      return pageOf(items.map(mandatJson), total, page, nextKey);
     },
   });
 

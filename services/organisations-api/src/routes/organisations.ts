@@ -1,6 +1,9 @@
 import type { Router } from 'express';
-import { LockMode, Mandat, Organisation, Person, TAGS, type EntityManager } from '@crm/database';
-import { defineRoute, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { findPage, LockMode, Mandat, Organisation, Person, raw, TAGS, type EntityManager } from '@crm/database';
+import {
+  defineRoute, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
+  type OpenApiRegistry,
+} from '@crm/http';
 import {
   createOrganisationBody, listOrganisationsQuery, organisationDetailResponse, organisationResponse,
   searchOrganisationsQuery, statsResponse, updateOrganisationBody,
@@ -22,23 +25,27 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     middleware: [cached('organisations', 'list', listTags)],
     handler: async ({ query }) => {
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
-      const [items, total] = await orm.em.findAndCount(Organisation, where, {
-        orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
-      });
-      return pageOf(items.map(organisationJson), total, query);
+      const order = orderBy(query.sort);
+      const page = pageRequest(query, Object.keys(order));
+      const { items, total, nextKey } = await findPage(orm.em, Organisation, where, order, page);
+      return pageOf(items.map(organisationJson), total, page, nextKey);
     },
   });
 
   defineRoute(router, openapi, {
     method: 'get', path: '/organisations/search', tag: TAG, role: 'reader',
-    summary: 'Case-insensitive substring search on the name; % and _ match themselves',
+    summary: 'Case-insensitive search on the name (substring; a 1-2 character q matches the start); % and _ match themselves',
     query: searchOrganisationsQuery, response: pageSchema(organisationResponse),
     middleware: [cached('organisations', 'search', listTags)],
     handler: async ({ query }) => {
-      const [items, total] = await orm.em.findAndCount(Organisation, { name: { $ilike: likeContains(query.q) } }, {
-        orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
-      });
-      return pageOf(items.map(organisationJson), total, query);
+      // A trigram index serves 3+ characters anywhere in the name; shorter terms use lower(name) text_pattern_ops.
+      const where = query.q.length >= MIN_SUBSTRING_SEARCH
+        ? { name: { $ilike: likeContains(query.q) } }
+        : { [raw((a: string) => `lower(${a}.name) like lower(?)`, [likePrefix(query.q)])]: [] };
+      const order = orderBy(query.sort);
+      const page = pageRequest(query, Object.keys(order));
+      const { items, total, nextKey } = await findPage(orm.em, Organisation, where, order, page);
+      return pageOf(items.map(organisationJson), total, page, nextKey);
     },
   });
 

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
-import { Produit, TAGS } from '@crm/database';
-import { defineRoute, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { findPage, Produit, TAGS } from '@crm/database';
+import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createProduitBody, listProduitsQuery, produitResponse, updateProduitBody } from '../schemas';
 import { produitJson } from '../serializers';
 import type { RouteDeps } from '../app';
@@ -15,10 +15,10 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
     middleware: [cached('produits', 'list', () => [TAGS.produits])],
     handler: async ({ query }) => {
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
-      const [items, total] = await orm.em.findAndCount(Produit, where, {
-        orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
-      });
-      return pageOf(items.map(produitJson), total, query);
+      const order = orderBy(query.sort);
+      const page = pageRequest(query, Object.keys(order));
+      const { items, total, nextKey } = await findPage(orm.em, Produit, where, order, page);
+      return pageOf(items.map(produitJson), total, page, nextKey);
     },
   });
 

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
-import { Interaction, LockMode, Person, TAGS } from '@crm/database';
-import { defineRoute, idParams, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { findPage, Interaction, LockMode, Person, TAGS, type EntityManager } from '@crm/database';
+import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry, type PageInput } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
   createInteractionBody, interactionResponse, listInteractionsQuery, listPersonInteractionsQuery, updateInteractionBody,
@@ -10,9 +10,13 @@ import type { RouteDeps } from '../app';
 
 const TAG = 'interactions';
 
-const pageOptions = (query: { page: number; limit: number; sort: string }) => ({
-  orderBy: orderBy(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
-});
+/** One page of interactions matching `where`, from an offset or a cursor. */
+async function interactionsPage(em: EntityManager, where: object, query: PageInput) {
+  const order = orderBy(query.sort);
+  const page = pageRequest(query, Object.keys(order));
+  const { items, total, nextKey } = await findPage(em, Interaction, where, order, page);
+  return pageOf(items.map(interactionJson), total, page, nextKey);
+}
 
 /** Interaction routes: a person's interactions, the filtered list, one interaction, and writes. */
 export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
@@ -23,12 +27,12 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     params: idParams, query: listPersonInteractionsQuery, response: pageSchema(interactionResponse), errors: [404],
     middleware: [cached('interactions', 'by-person', ({ params }) => [TAGS.personInteractions(params.id), TAGS.allPersonInteractions])],
     handler: async ({ params, query }) => {
-      const [[items, total], people] = await Promise.all([
-        orm.em.findAndCount(Interaction, { person: params.id }, pageOptions(query)),
+      const [page, people] = await Promise.all([
+        interactionsPage(orm.em, { person: params.id }, query),
         orm.em.count(Person, { id: params.id }),
       ]);
       if (people === 0) throw notFound('Person', params.id);
-      return pageOf(items.map(interactionJson), total, query);
+      return page;
     },
   });
 
@@ -42,8 +46,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
         ...(query.personId === undefined ? {} : { person: query.personId }),
         ...(query.organisationId === undefined ? {} : { organisation: query.organisationId }),
       };
-      const [items, total] = await orm.em.findAndCount(Interaction, where, pageOptions(query));
-      return pageOf(items.map(interactionJson), total, query);
+      return interactionsPage(orm.em, where, query);
     },
   });
 

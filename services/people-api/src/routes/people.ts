@@ -1,6 +1,9 @@
 import type { Router } from 'express';
-import { LockMode, Person, TAGS, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
-import { defineRoute, HttpProblem, idParams, likeContains, notFound, orderBy, pageOf, pageSchema, type OpenApiRegistry } from '@crm/http';
+import { findPage, LockMode, Person, raw, TAGS, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
+import {
+  defineRoute, HttpProblem, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
+  type OpenApiRegistry, type PageInput,
+} from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
   createPersonBody, listPeopleQuery, personDetailResponse, personResponse, searchPeopleQuery, updatePersonBody,
@@ -12,17 +15,24 @@ const TAG = 'people';
 const PERSON_COLUMNS = ['id', 'firstName', 'lastName', 'email', 'phone', 'title', 'organisation', 'createdAt', 'updatedAt'] as const;
 const DETAIL_FIELDS = [...PERSON_COLUMNS, 'organisation.id', 'organisation.name', 'organisation.category'] as const;
 
-/** The contract's `name` sort is the family name, then the given name (then id, so pages never overlap). */
+/**
+ * The contract's `name` sort is the family name, then the given name, then id (so pages never overlap), all in one
+ * direction: an index on (last_name, first_name, id) serves both, and a cursor is one row comparison.
+ */
 export function personOrder(sort: string): Record<string, 'asc' | 'desc'> {
   const order = orderBy(sort);
   if (!('name' in order)) return order;
   const direction = order.name!;
-  return { lastName: direction, firstName: direction, id: 'asc' };
+  return { lastName: direction, firstName: direction, id: direction };
 }
 
-const pageOptions = (query: { page: number; limit: number; sort: string }) => ({
-  orderBy: personOrder(query.sort), limit: query.limit, offset: (query.page - 1) * query.limit,
-});
+/** One page of people matching `where`, from an offset or a cursor. */
+async function peoplePage(em: EntityManager, where: object, query: PageInput) {
+  const order = personOrder(query.sort);
+  const page = pageRequest(query, Object.keys(order));
+  const { items, total, nextKey } = await findPage(em, Person, where, order, page);
+  return pageOf(items.map(personJson), total, page, nextKey);
+}
 
 /** Flushes, turning the unique index on lower(email) into a 409 that names the field (race-free: no check-then-write). */
 async function flushPerson(em: EntityManager): Promise<void> {
@@ -48,21 +58,21 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     middleware: [cached('people', 'list', listTags)],
     handler: async ({ query }) => {
       const where = query.organisationId === undefined ? {} : { organisation: query.organisationId };
-      const [items, total] = await orm.em.findAndCount(Person, where, pageOptions(query));
-      return pageOf(items.map(personJson), total, query);
+      return peoplePage(orm.em, where, query);
     },
   });
 
   defineRoute(router, openapi, {
     method: 'get', path: '/people/search', tag: TAG, role: 'reader',
-    summary: 'Case-insensitive substring search on first name, last name or email; % and _ match themselves',
+    summary: 'Case-insensitive search on first name, last name or email (substring; a 1-2 character q matches the start); % and _ match themselves',
     query: searchPeopleQuery, response: pageSchema(personResponse),
     middleware: [cached('people', 'search', listTags)],
     handler: async ({ query }) => {
-      const pattern = likeContains(query.q);
-      const where = { $or: [{ firstName: { $ilike: pattern } }, { lastName: { $ilike: pattern } }, { email: { $ilike: pattern } }] };
-      const [items, total] = await orm.em.findAndCount(Person, where, pageOptions(query));
-      return pageOf(items.map(personJson), total, query);
+      // Trigram indexes serve 3+ characters anywhere; shorter terms use the lower(column) text_pattern_ops indexes.
+      const where = query.q.length >= MIN_SUBSTRING_SEARCH
+        ? { $or: ['firstName', 'lastName', 'email'].map((field) => ({ [field]: { $ilike: likeContains(query.q) } })) }
+        : { $or: ['first_name', 'last_name', 'email'].map((column) => ({ [raw((a: string) => `lower(${a}.${column}) like lower(?)`, [likePrefix(query.q)])]: [] })) };
+      return peoplePage(orm.em, where, query);
     },
   });
 

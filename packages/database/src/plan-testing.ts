@@ -1,0 +1,82 @@
+import { Client, type Pool, type PoolClient } from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+
+/** A statement as the driver sent it: SQL with $n placeholders and its values. */
+export interface SentStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Records every statement the ORM's pool sends (with its values, which onQuery does not give), from now until
+ * `stop`. For tests that EXPLAIN exactly what a route ran.
+ */
+export async function recordStatements(orm: MikroORM): Promise<{ statements: SentStatement[]; stop: () => void }> {
+  const pool = (await orm.em.getConnection().getNativeClient()) as Pool;
+  const statements: SentStatement[] = [];
+  let recording = true;
+  const wrapped = new WeakSet<PoolClient>();
+  const wrap = (client: PoolClient) => {
+    if (wrapped.has(client)) return;
+    wrapped.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      if (recording && typeof args[0] === 'string') statements.push({ sql: args[0], params: Array.isArray(args[1]) ? args[1] : [] });
+      return query(...args);
+    };
+  };
+  pool.on('acquire', wrap);
+  return { statements, stop: () => { recording = false; pool.off('acquire', wrap); } };
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** What a statement's plan reads: tables scanned in full, and indexes used. */
+export interface PlanReads {
+  sql: string;
+  tables: string[];
+  indexes: string[];
+}
+
+function* nodes(plan: PlanNode): Generator<PlanNode> {
+  yield plan;
+  for (const child of plan.Plans ?? []) yield* nodes(child);
+}
+
+/**
+ * The tables each statement reads with a sequential scan, and the indexes it uses, as PostgreSQL plans it now
+ * (EXPLAIN, not run). `withoutSeqScan` plans with enable_seqscan off: whether an index can serve the statement
+ * at all, for tables too small in a test for the planner to prefer it.
+ */
+export async function sequentialScans(databaseUrl: string, statements: SentStatement[], options: { withoutSeqScan?: boolean } = {}): Promise<PlanReads[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    if (options.withoutSeqScan) await client.query('set enable_seqscan = off');
+    const found: PlanReads[] = [];
+    for (const { sql, params } of statements) {
+      const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (format json) ${sql}`, params);
+      const plan = [...nodes(rows[0]!['QUERY PLAN'][0].Plan)];
+      found.push({
+        sql,
+        tables: plan.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name']!),
+        indexes: plan.flatMap((n) => (n['Index Name'] ? [n['Index Name']] : [])),
+      });
+    }
+    return found;
+  } finally {
+    await client.end();
+  }
+}
+
+/** A connection of its own to `databaseUrl`, outside any ORM pool and its timeouts: for tests' seeding and locks. */
+export async function connectClient(databaseUrl: string): Promise<Client> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  return client;
+}
