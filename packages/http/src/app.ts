@@ -4,12 +4,13 @@ import swaggerUi from 'swagger-ui-express';
 import { rateLimit, type IncrementResponse, type Logger as RateLimitLogger, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { ReplyError, type Cluster, type Redis } from 'ioredis';
-import type { Logger, ServiceMetrics } from '@crm/telemetry';
+import { redactUrl, type Logger, type ServiceMetrics } from '@crm/telemetry';
 import { authenticate } from './auth';
 import { notFoundHandler, problemHandler } from './errors';
 import { healthHandler, type HealthProbes } from './health';
 import type { OpenApiRegistry } from './openapi';
 import { HttpProblem } from './problem';
+import { routeLabeller } from './route-label';
 
 export interface ServiceAppOptions {
   service: string;
@@ -94,24 +95,18 @@ function rateLimitLogger(logger: Logger): RateLimitLogger {
   return { warn: log, error: log };
 }
 
-/** Route label for metrics: the matched pattern, never the raw URL (bounded cardinality). */
-function routeLabel(req: express.Request): string {
-  const pattern = req.route?.path as string | undefined;
-  return pattern ? `${req.baseUrl}${pattern}` : 'unmatched';
-}
-
 /** One log line and one histogram sample per request, with the cache result when there is one. */
-function observe(logger: Logger, metrics: ServiceMetrics): RequestHandler {
+function observe(logger: Logger, metrics: ServiceMetrics, routeLabel: (req: express.Request, res: express.Response) => string): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeLabel(req);
+      const route = routeLabel(req, res);
       metrics.httpRequestDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
       if (req.path === '/metrics' || req.path === '/health') return;
       logger.info({
         method: req.method,
-        url: req.originalUrl.replace(/([?&]token=)[^&]*/, '$1[redacted]'),
+        url: redactUrl(req.originalUrl),
         route,
         status: res.statusCode,
         durationMs: Math.round(seconds * 1e5) / 100,
@@ -130,7 +125,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.set('etag', false); // the cache layer sets strong ETags itself
   app.set('trust proxy', 'loopback');
   app.use(helmet({ contentSecurityPolicy: false }));
-  app.use(observe(options.logger, options.metrics));
+  // Called once a response is sent, by which time the API router below exists.
+  app.use(observe(options.logger, options.metrics, (req, res) => routeLabel(req, res)));
 
   app.get('/health', healthHandler(options.service, options.health));
   app.get('/metrics', async (_req, res) => {
@@ -166,6 +162,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   if (options.perRequest) api.use(options.perRequest);
   options.routes(api);
   app.use(API_BASE, api);
+  const routeLabel = routeLabeller(API_BASE, api);
   options.pages?.(app);
 
   app.use(notFoundHandler);

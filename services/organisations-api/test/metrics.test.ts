@@ -47,3 +47,19 @@ it('/metrics is Prometheus text and its counters move with requests', async () =
   expect(delta('cache_operation_duration_seconds_count', { operation: 'get' })).toBeGreaterThanOrEqual(2);
   expect(delta('cache_operation_duration_seconds_count', { operation: 'set' })).toBe(1);
 });
+
+it('labels errors with the same route pattern as successes, and unknown paths with one fixed label', async () => {
+  const before = await scrape();
+  await request(h.app).get('/api/v1/organisations/999999').set(h.auth('reader')).expect(404);
+  await request(h.app).get('/api/v1/organisations/999999').expect(401);
+  await request(h.app).get('/api/v1/organisations/abc').set(h.auth('reader')).expect(400);
+  await request(h.app).get('/api/v1/no-such-thing/1').set(h.auth('reader')).expect(404);
+  const after = await scrape();
+  const delta = (labels: Record<string, string>) =>
+    value(after, 'http_request_duration_seconds_count', labels) - value(before, 'http_request_duration_seconds_count', labels);
+  for (const status of ['404', '401', '400']) {
+    expect(delta({ method: 'GET', route: '/api/v1/organisations/:id', status_code: status })).toBe(1);
+  }
+  expect(delta({ method: 'GET', route: 'unmatched', status_code: '404' })).toBe(1);
+  expect(after.some((s) => s.labels.route === '/organisations/:id' || s.labels.route === '/organisations')).toBe(false);
+});
