@@ -1,5 +1,5 @@
 export { createServiceApp, API_BASE, MAX_BODY, type ServiceAppOptions } from './app';
-export { authenticate, pageGuard, requireRole, mintToken, principalOf, roleAtLeast, ROLES, type Role, type Principal } from './auth';
+export { authenticate, cookieOf, requireRole, mintToken, principalOf, roleAtLeast, ROLES, type Role, type Principal } from './auth';
 export { problemHandler, notFoundHandler, toProblem, fieldErrors, isDatabaseUnavailable } from './errors';
 export { healthHandler, type HealthProbes, type Probe, type PartHealth } from './health';
 export { OpenApiRegistry } from './openapi';
