@@ -10,7 +10,7 @@ import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
 import { createApiRuntime, createQueueConnection, openQueue, QUEUES, type ApiRuntime } from '@crm/jobs';
-import { createLogger, ServiceMetrics } from '@crm/telemetry';
+import { createLogger, ServiceMetrics, type Logger } from '@crm/telemetry';
 import { buildApp as buildOrganisationsApp } from '../../organisations-api/src/app';
 import { buildApp as buildPeopleApp } from '../../people-api/src/app';
 import { buildWorkerApp, SERVICE as WORKER_SERVICE } from '../src/app';
@@ -84,6 +84,8 @@ export interface StackOptions {
   warmupToken?: string | null;
   /** The workers' failed-job bound (default: the worker's). */
   failedJobs?: { age: number; count: number };
+  /** The workers' logger (default: silent). */
+  workerLogger?: Logger;
 }
 
 /** Where the stack's cache and queues are. */
@@ -205,7 +207,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workerMetrics.push(new ServiceMetrics(WORKER_SERVICE));
     workers.push(new CacheWorker({
       orm: workerOrm,
-      logger,
+      logger: options.workerLogger ?? logger,
       metrics: workerMetrics[i]!,
       cacheRedisUrl: targets.cache,
       queueRedisUrl: targets.queue,
