@@ -125,6 +125,11 @@ async function stop(running: Running | undefined): Promise<void> {
 }
 
 const auth = { authorization: `Bearer ${mintToken(env.JWT_SECRET, 'editor')}` };
+/** The worker's credentials, as an operator would give them: a reader token minted with the APIs' secret, a dashboard token. */
+const workerCredentials = {
+  WARMUP_TOKEN: mintToken(env.JWT_SECRET, 'reader', { sub: 'cache-worker' }),
+  ADMIN_QUEUES_TOKEN: `dashboard-${randomUUID()}-${randomUUID()}`,
+};
 
 /** The services ran in a cache namespace of this test's own: remove its keys. */
 async function deleteNamespace(): Promise<void> {
@@ -143,6 +148,7 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
   const receiver = new Receiver();
   const running: Running[] = [];
   let organisations: Running;
+  let worker: Running;
 
   beforeAll(async () => {
     await prepareTestDatabase();
@@ -154,7 +160,8 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
     await receiver.start();
     organisations = await startService('organisations-api', receiver, 'http/json');
     running.push(organisations);
-    running.push(await startService('cache-worker', receiver, 'http/json', { ORGANISATIONS_API_URL: organisations.url }));
+    worker = await startService('cache-worker', receiver, 'http/json', { ORGANISATIONS_API_URL: organisations.url, ...workerCredentials });
+    running.push(worker);
   }, 60_000);
   afterAll(async () => {
     await Promise.all(running.map(stop));
@@ -206,6 +213,30 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
     // BullMQ's produce and process spans link them, and the warm-up continues the same trace.
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['organisations-api', 'cache-worker']));
     await waitFor(() => spansOf(traceId).some((s) => s.service === 'organisations-api' && s.name === 'GET /api/v1/organisations/:id'), 'the warm-up GET in the same trace');
+  });
+
+  it('a token in the Authorization header, in two ?token= parameters and in a cookie reaches no span and no log line, on an API and on the worker', async () => {
+    const secrets = [`t1-${randomUUID()}`, `t2-${randomUUID()}`, `t3-${randomUUID()}`, `t4-${randomUUID()}`];
+    const bearer = mintToken(env.JWT_SECRET, 'reader');
+    const api = await fetch(`${organisations.url}/api/v1/produits?token=${secrets[0]}&limit=1&TOKEN=${secrets[1]}&access_token=${secrets[2]}`, {
+      headers: { authorization: `Bearer ${bearer}`, cookie: `session=${secrets[3]}` },
+    });
+    expect(api.status).toBe(400); // tokens are not parameters of any route
+    const dashboard = await fetch(`${worker.url}/admin/queues?token=${secrets[0]}&token=${secrets[1]}`, {
+      headers: { authorization: `Bearer ${workerCredentials.ADMIN_QUEUES_TOKEN}`, cookie: `crm_queues_session=${secrets[3]}` },
+    });
+    expect(dashboard.status).toBe(200);
+    await waitFor(() => receiver.spans.filter((s) => String(s.attributes['url.query'] ?? '').includes('redacted')).length >= 2, 'both server spans');
+    await waitFor(() => [organisations, worker].every((r) => r.output().includes('token=[redacted]')), 'both request log lines');
+
+    const exported = JSON.stringify(receiver.spans);
+    const logged = organisations.output() + worker.output();
+    for (const secret of [...secrets, bearer, workerCredentials.ADMIN_QUEUES_TOKEN]) {
+      expect(exported).not.toContain(secret);
+      expect(logged).not.toContain(secret);
+    }
+    const apiSpan = receiver.spans.find((s) => s.service === 'organisations-api' && String(s.attributes['url.query'] ?? '').includes('limit=1'))!;
+    expect(apiSpan.attributes['url.query']).toBe('token=[redacted]&limit=1&TOKEN=[redacted]&access_token=[redacted]');
   });
 });
 
