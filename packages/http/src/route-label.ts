@@ -35,8 +35,10 @@ export function routeLabeller(mountPath: string, router: Router): (req: Request,
       patterns ??= compile();
       return patterns.find((p) => p.methods.has(req.method) && p.matches(path))?.label ?? UNMATCHED;
     }
-    // Pages outside the API (health, metrics, the dashboard): the route Express matched, if any.
-    const pattern = req.route?.path as string | undefined;
-    return pattern ? `${req.baseUrl}${pattern}` : UNMATCHED;
+    // Pages outside the API (health, metrics, the dashboard): the route Express matched, if any; a route of
+    // several paths (as Bull Board declares them) is labelled by where it is mounted.
+    const pattern: unknown = req.route?.path;
+    if (typeof pattern === 'string') return `${req.baseUrl}${pattern}`;
+    return pattern !== undefined && req.baseUrl ? req.baseUrl : UNMATCHED;
   };
 }

@@ -113,7 +113,7 @@ async function startService(name: keyof typeof SERVICES, receiver: Receiver, pro
     } catch {
       return false;
     }
-  }, `${name} to answer /health`);
+  }, `${name} to answer /health`, 60_000); // a loaded CI machine can take long to load and instrument the modules
   return { child, url, output: () => output };
 }
 
@@ -162,7 +162,7 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
     running.push(organisations);
     worker = await startService('cache-worker', receiver, 'http/json', { ORGANISATIONS_API_URL: organisations.url, ...workerCredentials });
     running.push(worker);
-  }, 60_000);
+  }, 150_000);
   afterAll(async () => {
     await Promise.all(running.map(stop));
     await receiver.close();
@@ -246,7 +246,7 @@ describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () =
   beforeAll(async () => {
     await receiver.start();
     organisations = await startService('organisations-api', receiver, 'http/protobuf');
-  }, 60_000);
+  }, 150_000);
   afterAll(async () => {
     await stop(organisations);
     await receiver.close();
