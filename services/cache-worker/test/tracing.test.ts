@@ -107,13 +107,18 @@ async function startService(name: keyof typeof SERVICES, receiver: Receiver, pro
   child.stdout!.on('data', (c) => { output += c; });
   child.stderr!.on('data', (c) => { output += c; });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${url}/health`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, `${name} to answer /health`, 60_000); // a loaded CI machine can take long to load and instrument the modules
+  try {
+    await waitFor(async () => {
+      try {
+        return (await fetch(`${url}/health`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, `${name} to answer /health`, 60_000); // a loaded CI machine can take long to load and instrument the modules
+  } catch (error) {
+    child.kill('SIGKILL'); // a service that never answered must not outlive the test
+    throw error;
+  }
   return { child, url, output: () => output };
 }
 
