@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
-import pino from 'pino';
 import request from 'supertest';
-import { ServiceMetrics } from '@crm/telemetry';
+import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { createServiceApp, defineRoute, idParams, mintToken, notFound, OpenApiRegistry } from '../src';
 
 // Dashboards group by route: an error must land in the same series as the successes of its route.
@@ -16,7 +15,7 @@ function service(rateLimitPerMinute = 0) {
   const openapi = new OpenApiRegistry({ title: 'test', version: '1', description: 'test' });
   const app = createServiceApp({
     service: 'route-label-test',
-    logger: pino(sink),
+    logger: createLogger('route-label-test', 'info', sink),
     metrics,
     jwtSecret: SECRET,
     openapi,
