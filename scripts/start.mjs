@@ -2,6 +2,8 @@
 // `npm start`: migrates the database (creating it if missing), loads demo data when it is empty,
 // then runs the three services with their output prefixed. Ctrl-C (or SIGTERM) stops them gracefully.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -28,10 +30,22 @@ const services = [
 const children = [];
 let stopping = false;
 
+// The worker holds no signing key. In development this script mints its warm-up token (a reader token) with the
+// APIs' secret and makes up a dashboard token; in production the operator sets WARMUP_TOKEN and ADMIN_QUEUES_TOKEN.
+const workerEnv = {};
+if (process.env.NODE_ENV !== 'production') {
+  const require = createRequire(import.meta.url);
+  const { loadEnv } = require(path.join(root, 'packages/config/dist/index.js'));
+  const { mintToken } = require(path.join(root, 'packages/http/dist/index.js'));
+  workerEnv.WARMUP_TOKEN = process.env.WARMUP_TOKEN || mintToken(loadEnv().JWT_SECRET, 'reader', { sub: 'cache-worker', expiresInSeconds: 24 * 3600 });
+  workerEnv.ADMIN_QUEUES_TOKEN = process.env.ADMIN_QUEUES_TOKEN || randomBytes(24).toString('base64url');
+  process.stdout.write(`Queue dashboard: http://localhost:3003/admin/queues/login (token ${workerEnv.ADMIN_QUEUES_TOKEN})\n`);
+}
+
 for (const { name, colour } of services) {
   const child = spawn(node, [path.join(root, 'services', name, 'dist', 'server.js')], {
     cwd: root,
-    env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
+    env: { ...process.env, ...(name === 'cache-worker' ? workerEnv : {}), FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const prefix = process.stdout.isTTY ? `\x1b[${colour}m${name.padEnd(18)}\x1b[0m| ` : `${name.padEnd(18)}| `;

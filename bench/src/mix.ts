@@ -419,7 +419,9 @@ async function runPhase(plan: PhasePlan, redis: Redis, pg: Pg, orgId: () => numb
     await Promise.all([waitForHealth(children[0]!, orgUrl), waitForHealth(children[1]!, peopleUrl)]);
     // The worker after the APIs: its start-up warm-up GETs them. It runs in every phase (the outbox relay's
     // backstop, the warm-up), so the database does the same background work whatever the cache.
-    children.push(startNode(`${phase}:worker`, SERVER('cache-worker'), env));
+    // The worker holds no signing key: it warms up with a reader token minted here, as an operator would.
+    const { JWT_SECRET: _apisOnly, ...workerEnv } = env;
+    children.push(startNode(`${phase}:worker`, SERVER('cache-worker'), { ...workerEnv, WARMUP_TOKEN: mintToken(JWT_SECRET, 'reader', { sub: 'cache-worker', expiresInSeconds: 6 * 3600 }) }));
     await waitForHealth(children[2]!, workerUrl);
     const reader = mintToken(JWT_SECRET, 'reader', { sub: 'bench', expiresInSeconds: 3600 });
     const editor = mintToken(JWT_SECRET, 'editor', { sub: 'bench', expiresInSeconds: 3600 });

@@ -5,7 +5,6 @@
  * Prints the figures and writes docs/benchmarks/worker.json (docs/scaling.md quotes them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,14 +53,13 @@ async function round(workers: number, round: number): Promise<Round> {
     }));
   }
   log(`${workers} worker(s): ${JOBS.toLocaleString('en')} jobs waiting`);
-  const secret = randomBytes(24).toString('hex');
   const children: ChildProcess[] = [];
   for (let w = 0; w < workers; w++) {
     const port = await freePort();
     const child = startNode(`worker-${w}`, join(ROOT, 'services', 'cache-worker', 'dist', 'server.js'), {
       ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'error', OTEL_SDK_DISABLED: 'true',
       DATABASE_URL, REDIS_URL: `redis://127.0.0.1:${PORT}/0`, QUEUE_REDIS_URL: `redis://127.0.0.1:${PORT}/0`,
-      CACHE_NAMESPACE: 'crm-benchw', CACHE_WORKER_PORT: String(port), JWT_SECRET: secret,
+      CACHE_NAMESPACE: 'crm-benchw', CACHE_WORKER_PORT: String(port),
       WARMUP_ON_START: 'false', WORKER_CONCURRENCY: String(CONCURRENCY),
     });
     children.push(child);

@@ -160,6 +160,13 @@ export const envSchema = z
     WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     WARMUP_ON_START: booleanString.default(true),
     OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
+    /** The reader token the worker's warm-up GETs carry: the worker mints none. Unset: no warm-up. */
+    WARMUP_TOKEN: z.string().regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'must be a JWT (mint a reader token with the token CLI)').optional(),
+    /** The worker's queue dashboard credential (not a JWT). Unset: the dashboard is off. */
+    ADMIN_QUEUES_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').regex(/^\S+$/, 'must not contain spaces').optional(),
+    /** Failed jobs stay visible (dashboard, metrics) this long, at most this many per queue, then are removed. */
+    FAILED_JOBS_MAX_AGE_HOURS: z.coerce.number().positive().max(24 * 365).default(24 * 7),
+    FAILED_JOBS_MAX_COUNT: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

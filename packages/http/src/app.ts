@@ -3,13 +3,14 @@ import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import type { Cluster, Redis } from 'ioredis';
 import type { TrustProxy } from '@crm/config';
-import type { Logger, ServiceMetrics } from '@crm/telemetry';
+import { redactUrl, type Logger, type ServiceMetrics } from '@crm/telemetry';
 import { authenticateInSteps, type JwtPolicy } from './auth';
 import { notFoundHandler, problemHandler } from './errors';
 import { healthHandler, type HealthProbes } from './health';
 import { traceResponse } from './trace-response';
 import type { OpenApiRegistry } from './openapi';
 import { rateLimiters } from './rate-limit';
+import { routeLabeller } from './route-label';
 
 export interface ServiceAppOptions {
   service: string;
@@ -44,24 +45,20 @@ export interface ServiceAppOptions {
 export const API_BASE = '/api/v1';
 export const MAX_BODY = '100kb';
 
-/** Route label for metrics: the matched pattern, never the raw URL (bounded cardinality). */
-function routeLabel(req: express.Request): string {
-  const pattern = req.route?.path as string | undefined;
-  return pattern ? `${req.baseUrl}${pattern}` : 'unmatched';
 }
 
 /** One log line and one histogram sample per request, with the cache result when there is one. */
-function observe(logger: Logger, metrics: ServiceMetrics): RequestHandler {
+function observe(logger: Logger, metrics: ServiceMetrics, routeLabel: (req: express.Request, res: express.Response) => string): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = routeLabel(req);
+      const route = routeLabel(req, res);
       metrics.httpRequestDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
       if (req.path === '/metrics' || req.path === '/health') return;
       logger.info({
         method: req.method,
-        url: req.originalUrl.replace(/([?&]token=)[^&]*/, '$1[redacted]'),
+        url: redactUrl(req.originalUrl),
         route,
         status: res.statusCode,
         durationMs: Math.round(seconds * 1e5) / 100,
@@ -81,7 +78,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   // Off by default: a client could otherwise pick its own address (and rate-limit bucket) in X-Forwarded-For.
   app.set('trust proxy', options.trustProxy ?? false);
   app.use(helmet({ contentSecurityPolicy: false }));
-  app.use(observe(options.logger, options.metrics));
+  // Called once a response is sent, by which time the API router below exists.
+  app.use(observe(options.logger, options.metrics, (req, res) => routeLabel(req, res)));
   app.use(traceResponse());
 
   app.get('/health', healthHandler(options.service, options.health));
@@ -115,6 +113,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   if (options.perRequest) api.use(options.perRequest);
   options.routes(api);
   app.use(API_BASE, api);
+  const routeLabel = routeLabeller(API_BASE, api);
   options.pages?.(app);
 
   app.use(notFoundHandler);

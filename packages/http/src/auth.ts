@@ -162,43 +162,22 @@ function secretKey(secret: string): KeyObject {
   return createSecretKey(Buffer.from(secret, 'utf8'));
 }
 
-/** A cookie's value; a value that is not valid percent-encoding is no token (401), never a thrown URIError (500). */
-function cookieOf(req: Request, name: string): string | undefined {
+/**
+ * A cookie's value, or undefined. Malformed percent-encoding is a value that matches no token (so a 401, never
+ * a 500): the raw text is returned as the `cookie` package does.
+ */
+export function cookieOf(req: Request, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [key, ...value] = part.trim().split('=');
-    if (key !== name) continue;
+    const eq = part.indexOf('=');
+    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
+    const value = part.slice(eq + 1).trim();
     try {
-      return decodeURIComponent(value.join('='));
+      return decodeURIComponent(value);
     } catch {
-      return undefined;
+      return value;
     }
   }
   return undefined;
-}
-
-/**
- * Guards a browser page (a dashboard) for a role: the token comes from `Authorization`, or from a cookie that
- * `?token=<JWT>` sets once (HttpOnly, SameSite=Strict, scoped to the page) before redirecting to the clean URL,
- * so the page's own requests are authenticated too.
- */
-export function pageGuard(secret: string, needed: Role, mountPath: string): RequestHandler[] {
-  const cookie = 'crm_page_token';
-  const key = secretKey(secret);
-  return [
-    (req, res, next) => {
-      const token = typeof req.query.token === 'string' ? req.query.token : undefined;
-      if (!token) return next();
-      try {
-        jwt.verify(token, key, { algorithms: ['HS256'] });
-      } catch {
-        return next(new HttpProblem('unauthorized', 'The token is not valid'));
-      }
-      res.cookie(cookie, token, { httpOnly: true, sameSite: 'strict', path: mountPath, secure: req.secure });
-      res.redirect(303, mountPath);
-    },
-    authenticate(secret, { cookie }),
-    requireRole(needed),
-  ];
 }
 
 /** 403 unless the authenticated caller has at least `needed`. */

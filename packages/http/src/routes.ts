@@ -114,8 +114,11 @@ export function defineRoute<PS extends AnyObject | undefined, QS extends AnyObje
     res.status(status).json(result);
   };
 
-  const nameSpan: RequestHandler = (req, _res, next) => {
-    nameRequestSpan(req.method, `${req.baseUrl}${spec.path}`);
+  const nameSpan: RequestHandler = (req, res, next) => {
+    const route = `${req.baseUrl}${spec.path}`;
+    nameRequestSpan(req.method, route);
+    // The metrics and log label, kept for the response even if an error leaves the router (which resets baseUrl).
+    res.locals.route = route;
     next();
   };
 

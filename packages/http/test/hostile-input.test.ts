@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { createLogger } from '@crm/telemetry';
-import { mintToken, pageGuard } from '../src/auth';
+import { authenticate, mintToken } from '../src/auth';
 import { isDatabaseUnavailable, isDataException, problemHandler, toProblem } from '../src/errors';
 import { answerClientErrors } from '../src/server';
 import { unstorableStrings } from '../src/validation';
@@ -54,7 +54,7 @@ describe('errors a client causes map to 4xx, never 500', () => {
 
 describe('a page guarded by a cookie', () => {
   const app = express();
-  app.use('/admin', ...pageGuard(SECRET, 'admin', '/admin'), (_req, res) => { res.send('ok'); });
+  app.use('/admin', authenticate(SECRET, { cookie: 'crm_page_token' }), (_req, res) => { res.send('ok'); });
   app.use(problemHandler(createLogger('test', 'silent')));
 
   it.each(['%', '%E0%A4%A', '%ff', 'abc%zz'])('treats a cookie that is not valid percent-encoding (%s) as no token: 401', async (value) => {

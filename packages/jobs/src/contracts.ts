@@ -47,13 +47,13 @@ export const warmupJobId = (eventId: string) => `warmup-${eventId}`;
 
 /**
  * Retries with exponential backoff (0.5 s, 1 s, 2 s ... about 8.5 minutes over 10 attempts); completed jobs
- * are trimmed, failed ones are kept so they stay visible in the failed set, the metrics and /admin/queues.
+ * are trimmed. Failed ones are left to the consumer's bound (the cache worker's `removeOnFail`, set by
+ * FAILED_JOBS_MAX_AGE_HOURS and FAILED_JOBS_MAX_COUNT): a job option would override it.
  */
 export const JOB_OPTIONS: JobsOptions = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 500 },
   removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: false,
 };
 
 /** The job a relay publishes for an outbox row. */

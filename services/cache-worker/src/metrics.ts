@@ -1,16 +1,25 @@
-import { Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Queue } from 'bullmq';
 import type { ServiceMetrics } from '@crm/telemetry';
 
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children'] as const;
 
+/** Why a warm-up GET failed: the API refused the token (401), refused the role (403), limited us (429), failed (5xx), or did not answer. */
+export const WARMUP_FAILURES = ['unauthorized', 'forbidden', 'rate_limited', 'server_error', 'unreachable'] as const;
+export type WarmupFailure = (typeof WARMUP_FAILURES)[number];
+
 /** The worker's own metrics, on the service registry. */
 export interface WorkerMetrics {
   /** Commit of a write to its invalidation applied (by the write itself, or by this worker when the write could not). */
   invalidationLag: Histogram;
+  /** Warm-up GETs that failed, by reason. */
+  warmupFailures: Counter<'reason'>;
+  /** Jobs that failed for good (moved to the failed set), by queue: a rate over time, unlike the failed-set gauge, which retention trims. */
+  jobsFailed: Counter<'queue'>;
 }
 
-export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[]): WorkerMetrics {
+/** Registers the worker's metrics: invalidation lag, job counts per state, warm-up and job failures. */
+export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[], warmupEnabled = true): WorkerMetrics {
   const invalidationLag = new Histogram({
     name: 'cache_invalidation_lag_seconds',
     help: 'Time from a write commit to its cache invalidation being applied',
@@ -34,5 +43,24 @@ export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[]): W
       }));
     },
   });
-  return { invalidationLag };
+  const warmupFailures = new Counter({
+    name: 'cache_warmup_failures_total',
+    help: 'Warm-up GETs that failed, by reason (unauthorized and forbidden: WARMUP_TOKEN is wrong)',
+    labelNames: ['reason'],
+    registers: [metrics.registry],
+  });
+  for (const reason of WARMUP_FAILURES) warmupFailures.inc({ reason }, 0); // every series exists from the start
+  const jobsFailed = new Counter({
+    name: 'cache_jobs_failed_total',
+    help: 'Jobs that failed for good (moved to the failed set), by queue',
+    labelNames: ['queue'],
+    registers: [metrics.registry],
+  });
+  for (const queue of queues()) jobsFailed.inc({ queue: queue.name }, 0);
+  new Gauge({
+    name: 'cache_warmup_enabled',
+    help: '1 when this worker warms caches up (WARMUP_TOKEN set), 0 when warm-up is off',
+    registers: [metrics.registry],
+  }).set(warmupEnabled ? 1 : 0);
+  return { invalidationLag, warmupFailures, jobsFailed };
 }

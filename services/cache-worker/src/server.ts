@@ -1,15 +1,15 @@
 import { tracing } from './instrument';
 import { checkCacheEvictionPolicy, checkQueueEvictionPolicy } from '@crm/cache';
-import { loadEnv } from '@crm/config';
 import { createOrm } from '@crm/database';
 import { serve } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { buildWorkerApp, SERVICE } from './app';
+import { loadWorkerEnv } from './env';
 import { redisProbe } from './redis';
 import { CacheWorker } from './worker';
 
 async function main(): Promise<void> {
-  const env = loadEnv();
+  const { env, worker: settings } = loadWorkerEnv();
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const metrics = new ServiceMetrics(SERVICE);
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 5, onQuery: () => metrics.countQuery() });
@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     cacheRedisUrl: env.cacheRedis,
     queueRedisUrl: env.queueRedis,
     apiUrls: { 'organisations-api': env.ORGANISATIONS_API_URL, 'people-api': env.PEOPLE_API_URL },
-    jwtSecret: env.JWT_SECRET,
+    warmupToken: settings.warmupToken,
+    failedJobs: settings.failedJobs,
     namespace: env.CACHE_NAMESPACE,
     concurrency: env.WORKER_CONCURRENCY,
     lockMs: env.WORKER_LOCK_MS,
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     cacheProbe: () => worker.cache.ping(),
     queueProbe: redisProbe(worker.queueRedis),
     queues: Object.values(worker.queues),
+    adminQueuesToken: settings.adminQueuesToken,
   });
   await serve(app, {
     port: env.CACHE_WORKER_PORT,

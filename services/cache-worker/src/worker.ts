@@ -1,4 +1,4 @@
-import { Worker, type Job, type Queue } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type KeepJobs, type Queue } from 'bullmq';
 import { createCacheRedis, ResponseCache, type RedisClient, type RedisTarget } from '@crm/cache';
 import { deletePublishedBefore, type MikroORM } from '@crm/database';
 import { createQueueConnection, JOB_OPTIONS, jobTelemetry, openQueue, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
@@ -17,7 +17,10 @@ export interface CacheWorkerOptions {
   /** The queue Redis: a URL or a cluster. */
   queueRedisUrl: RedisTarget;
   apiUrls: Record<ApiService, string>;
-  jwtSecret: string;
+  /** The reader token warm-up GETs carry (WARMUP_TOKEN); null: no warm-up at all, invalidation only. */
+  warmupToken: string | null;
+  /** How many failed jobs each queue keeps, and how long (BullMQ `removeOnFail`). Default: 7 days, 10,000. */
+  failedJobs?: KeepJobs;
   /** The cache's key namespace (tests use their own). */
   namespace?: string;
   concurrency?: number;
@@ -32,6 +35,14 @@ export interface CacheWorkerOptions {
 /** Startup warm-up: the 100 most recently updated organisations and every produit, with their lists. */
 const STARTUP_ORGANISATIONS = 100;
 const TARGETS_PER_JOB = 25;
+
+/** Failed jobs stay visible a week (much longer than the outbox keeps its rows), at most 10,000 per queue. */
+export const FAILED_JOBS_DEFAULT: KeepJobs = { age: 7 * 24 * 3_600, count: 10_000 };
+
+/** Failed for good: out of attempts, or failed with UnrecoverableError (which BullMQ never retries). */
+function failedForGood(job: Job | undefined, error: Error): boolean {
+  return !job || error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
 
 /**
  * The cache worker: runs `cache-invalidation` and `cache-warmup` jobs, relays outbox rows the APIs have
@@ -66,7 +77,8 @@ export class CacheWorker {
       invalidation: openQueue(QUEUES.invalidation, connection),
       warmup: openQueue(QUEUES.warmup, connection),
     };
-    const metrics = workerMetrics(options.metrics, () => Object.values(this.queues));
+    const warmupToken = options.warmupToken;
+    const metrics = workerMetrics(options.metrics, () => Object.values(this.queues), warmupToken !== null);
     const workerOptions = {
       connection,
       prefix: QUEUE_PREFIX,
@@ -76,14 +88,21 @@ export class CacheWorker {
       // Look for jobs whose worker died at the lock's pace, so they are retried soon after it expires.
       stalledInterval: options.lockMs ?? 30_000,
       maxStalledCount: 3,
+      // The consumer bounds the failed set (job options leave removeOnFail unset so this applies): the queue
+      // Redis never evicts, so failed jobs kept forever would fill it. The outbox, not the failed set, is what
+      // guarantees an invalidation (see docs/security.md).
+      removeOnFail: options.failedJobs ?? FAILED_JOBS_DEFAULT,
     };
     this.workers = [
-      new Worker(QUEUES.invalidation, invalidationProcessor({ cache: this.cache, warmupQueue: this.queues.warmup, metrics, logger }), workerOptions),
-      new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, jwtSecret: options.jwtSecret }), workerOptions),
+      new Worker(QUEUES.invalidation, invalidationProcessor({ cache: this.cache, warmupQueue: warmupToken ? this.queues.warmup : null, metrics, logger }), workerOptions),
+      // Without a token there is nothing to warm with: no warm-up jobs are taken (nor enqueued, above).
+      ...(warmupToken ? [new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, token: warmupToken, metrics }), workerOptions)] : []),
     ];
+    if (!warmupToken) logger.warn('warm-up is off: WARMUP_TOKEN is not set (invalidation runs; caches fill on first read)');
     for (const worker of this.workers) {
       worker.on('failed', (job: Job | undefined, error: Error) => {
-        const final = job ? job.attemptsMade >= (job.opts.attempts ?? 1) : true;
+        const final = failedForGood(job, error);
+        if (final) metrics.jobsFailed.inc({ queue: worker.name });
         logger[final ? 'error' : 'warn']({ queue: worker.name, jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, final ? 'job failed for good' : 'job failed; will retry');
       });
       worker.on('error', (error) => logger.warn({ queue: worker.name, err: error.message }, 'worker error'));
@@ -108,7 +127,7 @@ export class CacheWorker {
       }
     };
     this.retentionTimer = setInterval(() => void trim(), 10 * 60_000).unref();
-    if (this.options.warmupOnStart ?? true) {
+    if ((this.options.warmupOnStart ?? true) && this.options.warmupToken) {
       this.enqueueStartupWarmup().catch((error: unknown) => {
         this.options.logger.warn({ err: (error as Error).message }, 'startup warm-up could not be enqueued');
       });

@@ -1,9 +1,8 @@
 // The browser pages load in headless Chromium and show their content: the API docs of both services
-// (swagger-ui over /openapi.json) and the worker's queue dashboard (Bull Board, admins only).
+// (swagger-ui over /openapi.json) and the worker's queue dashboard (Bull Board, behind its sign-in form).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { mintToken } from '@crm/http';
 import { JOB_OPTIONS, QUEUES } from '@crm/jobs';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { buildWorkerApp, QUEUES_PAGE, SERVICE } from '../src/app';
@@ -23,6 +22,7 @@ beforeAll(async () => {
   const app = buildWorkerApp({
     env: s.env, orm: s.orm, logger: createLogger(SERVICE, 'silent'), metrics: new ServiceMetrics(SERVICE),
     cacheProbe: async () => undefined, queueProbe: async () => undefined, queues: Object.values(s.queues),
+    adminQueuesToken: s.adminQueuesToken,
   });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,14 +69,14 @@ describe.each([
 });
 
 describe(QUEUES_PAGE, () => {
-  it('without a token is a 401 problem+json', async () => {
+  it('without credentials is a 401 page with the sign-in form', async () => {
     const { page, problems, close } = await openPage(browser);
     try {
       const url = `${dashboard.url}${QUEUES_PAGE}`;
       const response = await page.goto(url);
       expect(response?.status()).toBe(401);
-      expect(response?.headers()['content-type']).toMatch(/^application\/problem\+json/);
-      expect(JSON.parse(await page.locator('body').innerText())).toMatchObject({ status: 401, title: expect.any(String) });
+      expect(response?.headers()['content-type']).toMatch(/^text\/html/);
+      await page.getByLabel(/Dashboard token/).waitFor();
       // The refused page itself is the only error (Chromium logs it to the console too).
       expect(problems()).toEqual({ ...NO_PROBLEMS, consoleErrors: [expect.stringContaining('401')], httpErrors: [`401 ${url}`] });
     } finally {
@@ -84,21 +84,23 @@ describe(QUEUES_PAGE, () => {
     }
   });
 
-  it('signs an admin in with ?token= and shows both queues in Bull Board', async () => {
+  it('signs in through the form (a POST, no token in any URL) and shows both queues in Bull Board', async () => {
     await s.queues.warmup.add('warmup', { reason: 'startup', targets: [{ service: 'organisations-api', path: '/produits' }] }, { ...JOB_OPTIONS, jobId: 'browser-test' });
     await s.completed(s.queues.warmup, 'browser-test');
     const { page, context, problems, close } = await openPage(browser);
     try {
-      const token = mintToken(s.env.JWT_SECRET, 'admin');
-      const response = await page.goto(`${dashboard.url}${QUEUES_PAGE}?token=${token}`);
+      await page.goto(`${dashboard.url}${QUEUES_PAGE}/login`);
+      await page.getByLabel(/Dashboard token/).fill(s.adminQueuesToken);
+      const [response] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
 
-      // A 303 to the clean URL that set an HttpOnly cookie, which the page's own API calls then carry.
+      // A 303 to the dashboard that set an HttpOnly cookie, which the page's own API calls then carry.
       expect(response?.status()).toBe(200);
       expect((await response!.request().redirectedFrom()?.response())?.status()).toBe(303);
       expect(page.url()).toBe(`${dashboard.url}${QUEUES_PAGE}`);
       const cookies = await context.cookies();
-      expect(cookies).toEqual([expect.objectContaining({ value: token, httpOnly: true, sameSite: 'Strict', path: QUEUES_PAGE })]);
-      expect(await page.evaluate<string>('document.cookie')).not.toContain(token); // HttpOnly: not for scripts
+      expect(cookies).toEqual([expect.objectContaining({ name: 'crm_queues_session', httpOnly: true, sameSite: 'Strict', path: QUEUES_PAGE })]);
+      expect(cookies[0]!.value).not.toContain(s.adminQueuesToken);
+      expect(await page.evaluate<string>('document.cookie')).toBe(''); // HttpOnly: not for scripts
 
       // The overview: a card per queue with its job count, at least our job in the warm-up one. (Counts are
       // not exact: another test run sharing the test queue database may add jobs meanwhile.)

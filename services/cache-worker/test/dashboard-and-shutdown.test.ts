@@ -1,7 +1,9 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import request from 'supertest';
 import { mintToken } from '@crm/http';
 import { JOB_OPTIONS, QUEUES } from '@crm/jobs';
-import { createLogger, ServiceMetrics } from '@crm/telemetry';
+import { ServiceMetrics } from '@crm/telemetry';
 import { buildWorkerApp, SERVICE } from '../src/app';
 import { hangingServer, startStack, type Stack } from './stack';
 
@@ -12,39 +14,81 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 describe('GET /admin/queues', () => {
-  const app = () => buildWorkerApp({
-    env: s.env, orm: s.orm, logger: createLogger(SERVICE, 'silent'), metrics: new ServiceMetrics(SERVICE),
-    cacheProbe: async () => undefined, queueProbe: async () => undefined, queues: Object.values(s.queues),
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+  const app = (adminQueuesToken: string | null = s.adminQueuesToken) => buildWorkerApp({
+    env: s.env, orm: s.orm, logger: pino(sink), metrics: new ServiceMetrics(SERVICE),
+    cacheProbe: async () => undefined, queueProbe: async () => undefined, queues: Object.values(s.queues), adminQueuesToken,
   });
-  const bearer = (role: 'reader' | 'admin') => ({ Authorization: `Bearer ${mintToken(s.env.JWT_SECRET, role)}` });
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-  it('is for admins only, as problem+json', async () => {
-    const anonymous = await request(app()).get('/admin/queues');
+  it('refuses API clients without the dashboard token with a 401 problem+json, and JWTs of any role', async () => {
+    const anonymous = await request(app()).get('/admin/queues').set('Accept', 'application/json');
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect((await request(app()).get('/admin/queues').set(bearer('reader'))).status).toBe(403);
+    expect(anonymous.body.detail).toMatch(/\/admin\/queues\/login/);
+    // The worker holds no JWT key: an API admin token opens nothing here.
+    expect((await request(app()).get('/admin/queues/api/queues').set(bearer(mintToken(s.env.JWT_SECRET, 'admin')))).status).toBe(401);
+    expect((await request(app()).get('/admin/queues/api/queues').set(bearer(`${s.adminQueuesToken}x`))).status).toBe(401);
   });
 
-  it('serves the dashboard and its API, which lists both queues', async () => {
-    const page = await request(app()).get('/admin/queues').set(bearer('admin'));
+  it('shows a browser without credentials a 401 page with the sign-in form', async () => {
+    const page = await request(app()).get('/admin/queues').set('Accept', 'text/html,application/xhtml+xml,*/*;q=0.8');
+    expect(page.status).toBe(401);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.text).toMatch(/<form method="post" action="\/admin\/queues\/login">/);
+    expect(page.text).toMatch(/name="token"/);
+  });
+
+  it('serves the dashboard and its API, which lists both queues, to the Authorization header', async () => {
+    const page = await request(app()).get('/admin/queues').set(bearer(s.adminQueuesToken));
     expect(page.status).toBe(200);
     expect(page.text).toMatch(/<div id="root">/);
-    const api = await request(app()).get('/admin/queues/api/queues').set(bearer('admin'));
+    const api = await request(app()).get('/admin/queues/api/queues').set(bearer(s.adminQueuesToken));
     expect(api.status).toBe(200);
     expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([QUEUES.invalidation, QUEUES.warmup]);
   });
 
-  it('a browser signs in once with ?token=: an HttpOnly cookie scoped to the page, then a redirect to the clean URL', async () => {
+  it('a browser signs in by POSTing the form: an HttpOnly, SameSite=Strict cookie scoped to the page, then a 303 to it', async () => {
     const agent = request.agent(app());
-    const signIn = await agent.get(`/admin/queues?token=${mintToken(s.env.JWT_SECRET, 'admin')}`);
+    const form = await agent.get('/admin/queues/login');
+    expect(form.status).toBe(200);
+    expect(form.text).toMatch(/<form method="post"/);
+    const signIn = await agent.post('/admin/queues/login').type('form').send({ token: s.adminQueuesToken });
     expect(signIn.status).toBe(303);
     expect(signIn.headers.location).toBe('/admin/queues');
-    expect(signIn.headers['set-cookie']![0]).toMatch(/HttpOnly/);
-    expect(signIn.headers['set-cookie']![0]).toMatch(/Path=\/admin\/queues/);
+    const cookie = signIn.headers['set-cookie']![0]!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).toMatch(/Path=\/admin\/queues/);
+    expect(cookie).not.toContain(s.adminQueuesToken); // the cookie is a session derived from it, not the credential
     expect((await agent.get('/admin/queues/api/queues')).status).toBe(200);
-    const reader = request.agent(app());
-    expect((await reader.get(`/admin/queues?token=${mintToken(s.env.JWT_SECRET, 'reader')}`)).status).toBe(303);
-    expect((await reader.get('/admin/queues')).status).toBe(403);
+
+    const wrong = await request(app()).post('/admin/queues/login').type('form').set('Accept', 'text/html').send({ token: 'not-the-token' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+    expect(wrong.text).toMatch(/not valid/);
+  });
+
+  it('sets nothing for ?token= in the URL and never logs it', async () => {
+    lines.length = 0;
+    const res = await request(app()).get(`/admin/queues?token=${s.adminQueuesToken}&x=1&token=${s.adminQueuesToken}`).set('Accept', 'application/json');
+    expect(res.status).toBe(401);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    const logged = JSON.stringify(lines);
+    expect(lines.some((l) => l.msg === 'request' && String(l.url).startsWith('/admin/queues?'))).toBe(true);
+    expect(logged).not.toContain(s.adminQueuesToken);
+  });
+
+  it('answers 401, not 500, to a session cookie with malformed percent-encoding', async () => {
+    const res = await request(app()).get('/admin/queues/api/queues').set('Cookie', 'crm_queues_session=%E0%A4%A');
+    expect(res.status).toBe(401);
+  });
+
+  it('is off, a 404 saying how to turn it on, without ADMIN_QUEUES_TOKEN', async () => {
+    const res = await request(app(null)).get('/admin/queues').set(bearer(s.adminQueuesToken));
+    expect(res.status).toBe(404);
+    expect(res.body.detail).toMatch(/ADMIN_QUEUES_TOKEN/);
   });
 });
 

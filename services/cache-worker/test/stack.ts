@@ -10,7 +10,7 @@ import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
 import { createApiRuntime, createQueueConnection, openQueue, QUEUES, type ApiRuntime } from '@crm/jobs';
-import { createLogger, ServiceMetrics } from '@crm/telemetry';
+import { createLogger, ServiceMetrics, type Logger } from '@crm/telemetry';
 import { buildApp as buildOrganisationsApp } from '../../organisations-api/src/app';
 import { buildApp as buildPeopleApp } from '../../people-api/src/app';
 import { buildWorkerApp, SERVICE as WORKER_SERVICE } from '../src/app';
@@ -54,6 +54,10 @@ export interface Stack {
   /** The variables that put a spawned service (server.js) on the stack's cache and queues. */
   redisEnv: Record<string, string>;
   auth: (role: Role) => { Authorization: string };
+  /** The reader token the workers warm up with, minted here as an operator would with the token CLI. */
+  warmupToken: string;
+  /** The dashboard's credential on `workerApp` (ADMIN_QUEUES_TOKEN). */
+  adminQueuesToken: string;
   /** The latest outbox event id of an entity (what its last write recorded). */
   lastEventId: (entity: string, id: number) => Promise<string>;
   /** Waits until a job has completed (failing fast if it fails for good), and returns it. */
@@ -76,6 +80,12 @@ export interface StackOptions {
   /** How many cache workers to run (default 1; `worker: false` means none). */
   workers?: number;
   workerLockMs?: number;
+  /** The workers' WARMUP_TOKEN (default: a reader token for the stack's secret); null runs them without warm-up. */
+  warmupToken?: string | null;
+  /** The workers' failed-job bound (default: the worker's). */
+  failedJobs?: { age: number; count: number };
+  /** The workers' logger (default: silent). */
+  workerLogger?: Logger;
 }
 
 /** Where the stack's cache and queues are. */
@@ -185,6 +195,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     organisations.push(await startApi('organisations', env, namespace, targets));
     people.push(await startApi('people', env, namespace, targets));
   }
+  const warmupToken = mintToken(env.JWT_SECRET, 'reader', { sub: 'cache-worker', expiresInSeconds: 3_600 });
+  const adminQueuesToken = `queues-${randomUUID()}-${randomUUID()}`;
   const workerCount = options.worker === false ? 0 : (options.workers ?? 1);
   const workerOrms: MikroORM[] = [];
   const workerMetrics: ServiceMetrics[] = [];
@@ -195,13 +207,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workerMetrics.push(new ServiceMetrics(WORKER_SERVICE));
     workers.push(new CacheWorker({
       orm: workerOrm,
-      logger,
+      logger: options.workerLogger ?? logger,
       metrics: workerMetrics[i]!,
       cacheRedisUrl: targets.cache,
       queueRedisUrl: targets.queue,
       // Worker i warms through API replica i (round robin), as a load balancer would spread them.
       apiUrls: { 'organisations-api': organisations[i % replicas]!.url, 'people-api': people[i % replicas]!.url },
-      jwtSecret: env.JWT_SECRET,
+      warmupToken: options.warmupToken === undefined ? warmupToken : options.warmupToken,
+      ...(options.failedJobs ? { failedJobs: options.failedJobs } : {}),
       namespace,
       lockMs: options.workerLockMs ?? 5_000,
       warmupOnStart: false,
@@ -218,11 +231,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     cacheProbe: () => worker.cache.ping(),
     queueProbe: redisProbe(worker.queueRedis),
     queues: Object.values(worker.queues),
+    adminQueuesToken,
   });
 
   const auth = (role: Role) => ({ Authorization: `Bearer ${mintToken(env.JWT_SECRET, role)}` });
   return {
-    env, namespace, orm, organisations, people, worker, workers, workerApp, queues, auth, redisEnv: redisEnvOf(targets),
+    env, namespace, orm, organisations, people, worker, workers, workerApp, queues, auth, warmupToken, adminQueuesToken, redisEnv: redisEnvOf(targets),
     lastEventId: async (entity, id) => {
       const rows = await orm.em.fork().execute<{ id: string }[]>(
         'select id from cache_outbox where entity = ? and entity_id = ? order by id desc limit 1', [entity, id]);

@@ -107,13 +107,18 @@ async function startService(name: keyof typeof SERVICES, receiver: Receiver, pro
   child.stdout!.on('data', (c) => { output += c; });
   child.stderr!.on('data', (c) => { output += c; });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${url}/health`)).status === 200;
-    } catch {
-      return false;
-    }
-  }, `${name} to answer /health`);
+  try {
+    await waitFor(async () => {
+      try {
+        return (await fetch(`${url}/health`)).status === 200;
+      } catch {
+        return false;
+      }
+    }, `${name} to answer /health`, 60_000); // a loaded CI machine can take long to load and instrument the modules
+  } catch (error) {
+    child.kill('SIGKILL'); // a service that never answered must not outlive the test
+    throw error;
+  }
   return { child, url, output: () => output };
 }
 
@@ -125,6 +130,11 @@ async function stop(running: Running | undefined): Promise<void> {
 }
 
 const auth = { authorization: `Bearer ${mintToken(env.JWT_SECRET, 'editor')}` };
+/** The worker's credentials, as an operator would give them: a reader token minted with the APIs' secret, a dashboard token. */
+const workerCredentials = {
+  WARMUP_TOKEN: mintToken(env.JWT_SECRET, 'reader', { sub: 'cache-worker' }),
+  ADMIN_QUEUES_TOKEN: `dashboard-${randomUUID()}-${randomUUID()}`,
+};
 
 /** The services ran in a cache namespace of this test's own: remove its keys. */
 async function deleteNamespace(): Promise<void> {
@@ -143,6 +153,7 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
   const receiver = new Receiver();
   const running: Running[] = [];
   let organisations: Running;
+  let worker: Running;
 
   beforeAll(async () => {
     await prepareTestDatabase();
@@ -154,8 +165,9 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
     await receiver.start();
     organisations = await startService('organisations-api', receiver, 'http/json');
     running.push(organisations);
-    running.push(await startService('cache-worker', receiver, 'http/json', { ORGANISATIONS_API_URL: organisations.url }));
-  }, 60_000);
+    worker = await startService('cache-worker', receiver, 'http/json', { ORGANISATIONS_API_URL: organisations.url, ...workerCredentials });
+    running.push(worker);
+  }, 150_000);
   afterAll(async () => {
     await Promise.all(running.map(stop));
     await receiver.close();
@@ -207,6 +219,30 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['organisations-api', 'cache-worker']));
     await waitFor(() => spansOf(traceId).some((s) => s.service === 'organisations-api' && s.name === 'GET /api/v1/organisations/:id'), 'the warm-up GET in the same trace');
   });
+
+  it('a token in the Authorization header, in two ?token= parameters and in a cookie reaches no span and no log line, on an API and on the worker', async () => {
+    const secrets = [`t1-${randomUUID()}`, `t2-${randomUUID()}`, `t3-${randomUUID()}`, `t4-${randomUUID()}`];
+    const bearer = mintToken(env.JWT_SECRET, 'reader');
+    const api = await fetch(`${organisations.url}/api/v1/produits?token=${secrets[0]}&limit=1&TOKEN=${secrets[1]}&access_token=${secrets[2]}`, {
+      headers: { authorization: `Bearer ${bearer}`, cookie: `session=${secrets[3]}` },
+    });
+    expect(api.status).toBe(400); // tokens are not parameters of any route
+    const dashboard = await fetch(`${worker.url}/admin/queues?token=${secrets[0]}&token=${secrets[1]}`, {
+      headers: { authorization: `Bearer ${workerCredentials.ADMIN_QUEUES_TOKEN}`, cookie: `crm_queues_session=${secrets[3]}` },
+    });
+    expect(dashboard.status).toBe(200);
+    await waitFor(() => receiver.spans.filter((s) => String(s.attributes['url.query'] ?? '').includes('redacted')).length >= 2, 'both server spans');
+    await waitFor(() => [organisations, worker].every((r) => r.output().includes('token=[redacted]')), 'both request log lines');
+
+    const exported = JSON.stringify(receiver.spans);
+    const logged = organisations.output() + worker.output();
+    for (const secret of [...secrets, bearer, workerCredentials.ADMIN_QUEUES_TOKEN]) {
+      expect(exported).not.toContain(secret);
+      expect(logged).not.toContain(secret);
+    }
+    const apiSpan = receiver.spans.find((s) => s.service === 'organisations-api' && String(s.attributes['url.query'] ?? '').includes('limit=1'))!;
+    expect(apiSpan.attributes['url.query']).toBe('token=[redacted]&limit=1&TOKEN=[redacted]&access_token=[redacted]');
+  });
 });
 
 describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () => {
@@ -215,7 +251,7 @@ describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () =
   beforeAll(async () => {
     await receiver.start();
     organisations = await startService('organisations-api', receiver, 'http/protobuf');
-  }, 60_000);
+  }, 150_000);
   afterAll(async () => {
     await stop(organisations);
     await receiver.close();

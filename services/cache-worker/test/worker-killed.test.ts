@@ -27,6 +27,7 @@ async function startWorker(s: Stack, organisationsApiUrl: string): Promise<{ chi
       DATABASE_URL: TEST_DATABASE_URL, ...s.redisEnv, CACHE_NAMESPACE: s.namespace,
       ORGANISATIONS_API_URL: organisationsApiUrl, PEOPLE_API_URL: s.people[0]!.url,
       CACHE_WORKER_PORT: String(await freePort()), WORKER_LOCK_MS: '1000', WARMUP_ON_START: 'false',
+      WARMUP_TOKEN: s.warmupToken, // the reader token the stack minted: the worker has no key to mint one
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -26,7 +26,7 @@ describe('cache-worker HTTP side', () => {
     const cache = connectRedis(cacheRedis, 'test-cache', logger);
     const queue = connectRedis(env.queueRedis, 'test-queue', logger);
     clients.push(cache, queue);
-    return buildWorkerApp({ env, orm, logger, metrics: new ServiceMetrics(SERVICE), cacheProbe: redisProbe(cache), queueProbe: redisProbe(queue) });
+    return buildWorkerApp({ env, orm, logger, metrics: new ServiceMetrics(SERVICE), cacheProbe: redisProbe(cache), queueProbe: redisProbe(queue), adminQueuesToken: null });
   };
 
   it('is healthy when PostgreSQL and both Redis connections answer', async () => {

@@ -47,3 +47,20 @@ it('/metrics is Prometheus text and its counters move with requests', async () =
   expect(delta('cache_operation_duration_seconds_count', { operation: 'get' })).toBeGreaterThanOrEqual(2);
   expect(delta('cache_operation_duration_seconds_count', { operation: 'set' })).toBe(1);
 });
+
+it('labels errors with the same route pattern as successes, and unknown paths with one fixed label', async () => {
+  // Only the request histogram's counts: the whole exposition is checked above.
+  const counts = async () => new Map([...(await request(h.app).get('/metrics')).text.matchAll(
+    /^http_request_duration_seconds_count\{service="organisations-api",method="GET",route="([^"]*)",status_code="(\d+)"\} (\d+)$/gm,
+  )].map((m) => [`${m[1]} ${m[2]}`, Number(m[3])]));
+  const before = await counts();
+  await request(h.app).get('/api/v1/organisations/999999').set(h.auth('reader')).expect(404);
+  await request(h.app).get('/api/v1/organisations/999999').expect(401);
+  await request(h.app).get('/api/v1/organisations/abc').set(h.auth('reader')).expect(400);
+  await request(h.app).get('/api/v1/no-such-thing/1').set(h.auth('reader')).expect(404);
+  const after = await counts();
+  const delta = (series: string) => (after.get(series) ?? 0) - (before.get(series) ?? 0);
+  for (const status of ['404', '401', '400']) expect(delta(`/api/v1/organisations/:id ${status}`)).toBe(1);
+  expect(delta('unmatched 404')).toBe(1);
+  expect([...after.keys()].filter((series) => !series.startsWith('/api/v1/') && !series.startsWith('unmatched ') && !series.startsWith('/metrics '))).toEqual([]);
+});

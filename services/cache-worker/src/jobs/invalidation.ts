@@ -6,14 +6,15 @@ import type { WorkerMetrics } from '../metrics';
 
 export interface InvalidationDeps {
   cache: ResponseCache;
-  warmupQueue: Queue;
+  /** Where the warm-up of what changed goes; null: warm-up is off. */
+  warmupQueue: Queue | null;
   metrics: WorkerMetrics;
   logger: Logger;
 }
 
 /**
  * Runs one `cache-invalidation` job: applies the event's tags (a no-op if the write already did, so a job
- * delivered twice is harmless), removes an admin's key prefix, then enqueues the warm-up of what changed.
+ * delivered twice is harmless), removes an admin's key prefix, then enqueues the warm-up of what changed (if on).
  * Redis unreachable: the job throws and BullMQ retries it with backoff.
  */
 export function invalidationProcessor(deps: InvalidationDeps) {
@@ -26,8 +27,8 @@ export function invalidationProcessor(deps: InvalidationDeps) {
     deps.metrics.invalidationLag.observe(Math.max(0, applied.appliedAt - Date.parse(event.occurredAt)) / 1_000);
     const prefix = typeof event.payload.prefix === 'string' ? event.payload.prefix : null;
     const deleted = prefix ? await deps.cache.deletePrefix(prefix) : 0;
-    const targets = warmupTargetsFor(event);
-    if (targets.length > 0) {
+    const targets = deps.warmupQueue ? warmupTargetsFor(event) : [];
+    if (deps.warmupQueue && targets.length > 0) {
       await deps.warmupQueue.add('warmup', { reason: 'write', eventId: event.eventId, targets, trace: event.trace }, {
         ...JOB_OPTIONS,
         jobId: warmupJobId(event.eventId),

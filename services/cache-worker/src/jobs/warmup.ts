@@ -1,47 +1,73 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { context, propagation } from '@opentelemetry/api';
-import { mintToken } from '@crm/http';
 import { warmupJob, type ApiService } from '@crm/jobs';
+import type { WarmupFailure, WorkerMetrics } from '../metrics';
 
 export interface WarmupDeps {
   /** Base URL of each API (e.g. http://organisations-api:3001). */
   apiUrls: Record<ApiService, string>;
-  jwtSecret: string;
+  /** A reader token the operator minted for the worker (WARMUP_TOKEN): the worker holds no signing key. */
+  token: string;
+  metrics: Pick<WorkerMetrics, 'warmupFailures'>;
   /** Parallel GETs per job. */
   parallelism?: number;
   timeoutMs?: number;
 }
 
+function failureOf(status: number): WarmupFailure | null {
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  return null;
+}
+
 /**
- * Runs one `cache-warmup` job: GETs each target through its API with a reader token, so the API fills its
- * own cache with exactly the bytes and key a reader would get (through its fill lock, with tag versions read
- * before the data). A 404 is fine (deleted meanwhile); a 5xx or no answer throws, and BullMQ retries.
+ * Runs one `cache-warmup` job: GETs each target through its API with the worker's reader token, so the API fills
+ * its own cache with exactly the bytes and key a reader would get (through its fill lock, with tag versions read
+ * before the data). A 404 is fine (deleted meanwhile). Every other failure is counted by reason and fails the job:
+ * a 429, a 5xx or no answer throws and BullMQ retries with backoff; a 401 or 403 means WARMUP_TOKEN is wrong
+ * (expired, another secret, not a reader), which no retry mends: the job fails for good at once, and its one log
+ * line (the worker's `failed` handler) says what to fix.
  */
 export function warmupProcessor(deps: WarmupDeps) {
   return async (job: Job) => {
     const parsed = warmupJob.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid cache-warmup job: ${parsed.error.message}`);
-    const token = mintToken(deps.jwtSecret, 'reader', { sub: 'cache-worker', expiresInSeconds: 300 });
     const results: { path: string; status: number; cache: string | null }[] = [];
     const pending = [...parsed.data.targets];
     const failures: string[] = [];
+    let refused: { url: string; status: number } | null = null;
     const next = async (): Promise<void> => {
-      for (let target = pending.shift(); target; target = pending.shift()) {
+      // A refused token is refused for every target: stop at the first.
+      for (let target = pending.shift(); target && !refused; target = pending.shift()) {
         const url = `${deps.apiUrls[target.service]}/api/v1${target.path}`;
+        let status: number;
         try {
           // The job's trace continues into the API's request (fetch is not instrumented: propagate by hand).
-          const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+          const headers: Record<string, string> = { authorization: `Bearer ${deps.token}` };
           propagation.inject(context.active(), headers);
           const res = await fetch(url, { headers, signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000) });
           await res.arrayBuffer();
-          results.push({ path: target.path, status: res.status, cache: res.headers.get('x-cache') });
-          if (res.status >= 500) failures.push(`${url}: ${res.status}`);
+          status = res.status;
+          results.push({ path: target.path, status, cache: res.headers.get('x-cache') });
         } catch (error) {
+          deps.metrics.warmupFailures.inc({ reason: 'unreachable' });
           failures.push(`${url}: ${(error as Error).message}`);
+          continue;
         }
+        const failure = failureOf(status);
+        if (!failure) continue;
+        deps.metrics.warmupFailures.inc({ reason: failure });
+        failures.push(`${url}: ${status}`);
+        if (failure === 'unauthorized' || failure === 'forbidden') refused = { url, status };
       }
     };
     await Promise.all(Array.from({ length: deps.parallelism ?? 4 }, next));
+    if (refused) {
+      const { url, status } = refused as { url: string; status: number };
+      throw new UnrecoverableError(`warm-up token refused: ${url} answered ${status}; set WARMUP_TOKEN to a valid, unexpired reader token minted with the APIs' JWT_SECRET`);
+    }
     if (failures.length > 0) throw new Error(`warm-up failed for ${failures.length} target(s): ${failures.slice(0, 3).join('; ')}`);
     return results;
   };
