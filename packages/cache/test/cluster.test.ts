@@ -358,7 +358,7 @@ describe('a master dies under load', () => {
     let unanswered = 0;
     for (const replica of [a, b]) {
       for (let i = 0; i < KEYS; i++) {
-        let found: Lookup = { state: 'unavailable' };
+        let found = { state: 'unavailable' } as Lookup; // assigned in the closure below: no narrowing
         await waitFor(async () => {
           found = await replica.cache.lookup(keyOf(i), tagsOf(i));
           if (found.state === 'unavailable') unanswered++;

@@ -45,8 +45,6 @@ export interface ServiceAppOptions {
 export const API_BASE = '/api/v1';
 export const MAX_BODY = '100kb';
 
-}
-
 /** One log line and one histogram sample per request, with the cache result when there is one. */
 function observe(logger: Logger, metrics: ServiceMetrics, routeLabel: (req: express.Request, res: express.Response) => string): RequestHandler {
   return (req, res, next) => {

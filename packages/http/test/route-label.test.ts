@@ -17,7 +17,7 @@ function service(rateLimitPerMinute = 0) {
     service: 'route-label-test',
     logger: createLogger('route-label-test', 'info', sink),
     metrics,
-    jwtSecret: SECRET,
+    auth: { secret: SECRET },
     openapi,
     health: { database: null, cache: null, queue: null },
     rateLimitPerMinute,
