@@ -13,7 +13,7 @@ export interface ServeOptions {
 }
 
 /**
- * Listens, and on SIGTERM/SIGINT stops accepting connections, lets in-flight requests finish,
+ * Listens, and on SIGTERM/SIGINT (or its parent's IPC channel closing) stops accepting connections, lets in-flight requests finish,
  * closes idle keep-alive sockets, then runs `onShutdown` and exits.
  */
 export function serve(app: Express, options: ServeOptions): Promise<Server> {
@@ -44,8 +44,15 @@ export function serve(app: Express, options: ServeOptions): Promise<Server> {
     });
     server.closeIdleConnections();
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: a Ctrl-C reaches the process group and `npm start` signals too; a second signal
+  // must not kill the process mid-drain.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Started by `npm start` with an IPC channel: its end means the parent died (even by SIGKILL).
+  if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => stop('parent exited'));
+  }
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);

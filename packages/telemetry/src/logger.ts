@@ -8,7 +8,8 @@ export type { Logger } from 'pino';
  * pretty-printed when a person is watching a terminal.
  */
 export function createLogger(service: string, level = 'info'): Logger {
-  const pretty = process.stdout.isTTY && process.env.NODE_ENV !== 'production';
+  // LOG_PRETTY=true: a terminal is watching through a pipe (npm start prefixes each service's lines).
+  const pretty = (process.stdout.isTTY || process.env.LOG_PRETTY === 'true') && process.env.LOG_PRETTY !== 'false' && process.env.NODE_ENV !== 'production';
   return pino({
     name: service,
     level,

@@ -79,7 +79,7 @@ export class CacheWorker {
     };
     this.workers = [
       new Worker(QUEUES.invalidation, invalidationProcessor({ cache: this.cache, warmupQueue: this.queues.warmup, metrics, logger }), workerOptions),
-      new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, jwtSecret: options.jwtSecret }), workerOptions),
+      new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, jwtSecret: options.jwtSecret, logger }), workerOptions),
     ];
     for (const worker of this.workers) {
       worker.on('failed', (job: Job | undefined, error: Error) => {

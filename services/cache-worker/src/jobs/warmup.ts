@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { context, propagation } from '@opentelemetry/api';
 import { mintToken } from '@crm/http';
 import { warmupJob, type ApiService } from '@crm/jobs';
+import type { Logger } from '@crm/telemetry';
 
 export interface WarmupDeps {
   /** Base URL of each API (e.g. http://organisations-api:3001). */
@@ -10,6 +11,8 @@ export interface WarmupDeps {
   /** Parallel GETs per job. */
   parallelism?: number;
   timeoutMs?: number;
+  /** One summary line per job (the APIs log each warm-up GET at debug level only). */
+  logger?: Logger;
 }
 
 /**
@@ -41,7 +44,17 @@ export function warmupProcessor(deps: WarmupDeps) {
         }
       }
     };
+    const started = performance.now();
     await Promise.all(Array.from({ length: deps.parallelism ?? 4 }, next));
+    deps.logger?.info({
+      jobId: job.id,
+      targets: parsed.data.targets.length,
+      stored: results.filter((r) => r.status === 200 && r.cache !== 'HIT').length,
+      alreadyCached: results.filter((r) => r.cache === 'HIT').length,
+      notFound: results.filter((r) => r.status === 404).length,
+      failed: failures.length,
+      durationMs: Math.round(performance.now() - started),
+    }, 'warm-up job done');
     if (failures.length > 0) throw new Error(`warm-up failed for ${failures.length} target(s): ${failures.slice(0, 3).join('; ')}`);
     return results;
   };
