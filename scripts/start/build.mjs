@@ -12,7 +12,7 @@ const TASK_START = /^(\S+):build: cache (miss|hit)/;
 export function buildWithProgress(root, tty, track = () => undefined) {
   process.stdout.write('> Building\n');
   const started = Date.now();
-  const child = spawn('turbo', ['run', 'build', '--output-logs=new-only', '--color=false'], {
+  const child = spawn('turbo', ['run', 'build', '--output-logs=new-only', '--no-color'], {
     cwd: root,
     env: { ...process.env, TURBO_NO_UPDATE_NOTIFIER: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
