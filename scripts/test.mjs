@@ -20,7 +20,7 @@ const PARTS = {
   root: [process.execPath, [
     '--test', '--test-concurrency=1',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
-    `--test-reporter=${path.join(root, 'scripts', 'node-test-summary-reporter.mjs')}`, '--test-reporter-destination=/dev/null',
+    `--test-reporter=${path.join(root, 'scripts', 'node-test-summary-reporter.mjs')}`, '--test-reporter-destination=stderr',
     ...readdirSync(rootTests).filter((f) => f.endsWith('.test.mjs')).map((f) => path.join(rootTests, f)),
   ]],
 };
