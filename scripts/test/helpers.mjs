@@ -126,6 +126,20 @@ export async function waitReady(start, timeoutMs) {
   return Promise.all([start.ports.organisations, start.ports.people, start.ports.worker].map(health));
 }
 
+/** Waits until `npm start` has printed nothing for `quietMs` (the start-up warm-up done and logged). */
+export async function waitQuiet(start, quietMs, timeoutMs = 60_000) {
+  let seen = start.output().length;
+  let since = Date.now();
+  await waitFor(() => {
+    const now = start.output().length;
+    if (now !== seen) {
+      seen = now;
+      since = Date.now();
+    }
+    return Date.now() - since >= quietMs;
+  }, `npm start's output to settle`, timeoutMs, 200);
+}
+
 /** Asserts-by-waiting that nothing is left: no process of the group (but `except`), no service port open. */
 export async function waitAllStopped(start, timeoutMs, except = []) {
   const p = start.ports;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { databaseUrl, groupPids, npmStart, ports, ROOT, startRedis, waitAllStopped, waitFor, waitReady } from './helpers.mjs';
+import { databaseUrl, groupPids, npmStart, ports, ROOT, startRedis, waitAllStopped, waitFor, waitQuiet, waitReady } from './helpers.mjs';
 
 const SLOT = 2;
 const READY_WITHIN_MS = 300_000;
@@ -24,16 +24,16 @@ async function withStart(stop) {
   }
 }
 
-/** The pid of the `node ... <script>` process in the group. */
+/** The pid of the process in the group that runs `script` (the launcher's own arguments name start.mjs too). */
 function pidOf(start, script) {
   for (const pid of groupPids(start.child.pid)) {
-    const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-    if (args.includes(script)) return pid;
+    const args = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/);
+    if (args[1]?.endsWith(script)) return pid;
   }
   throw new Error(`no ${script} process in:\n${start.output()}`);
 }
 
-describe('stopping npm start', { timeout: 4 * (READY_WITHIN_MS + 30_000) }, () => {
+describe('stopping npm start', { timeout: 5 * (READY_WITHIN_MS + 30_000) }, () => {
   test('SIGINT to the npm process (what `kill -INT` does) stops every service gracefully', async () => {
     await withStart(async (start) => {
       process.kill(start.child.pid, 'SIGINT');
@@ -59,8 +59,18 @@ describe('stopping npm start', { timeout: 4 * (READY_WITHIN_MS + 30_000) }, () =
     });
   });
 
+  test('SIGKILL to the launcher: start.mjs notices and stops everything', async () => {
+    await withStart(async (start) => {
+      process.kill(pidOf(start, 'scripts/launch.cjs'), 'SIGKILL');
+      await waitAllStopped(start, 10_000);
+    });
+  });
+
   test('SIGKILL to start.mjs: the services notice their parent is gone and stop', async () => {
     await withStart(async (start) => {
+      // Idle services: one that logs after its parent died would also die, of the broken pipe, but not
+      // gracefully. Only watching the parent makes idle ones stop.
+      await waitQuiet(start, 3_000);
       const services = ['organisations-api', 'people-api', 'cache-worker'].map((name) => pidOf(start, `services/${name}/dist/server.js`));
       process.kill(pidOf(start, 'scripts/start.mjs'), 'SIGKILL');
       await waitFor(() => services.every((pid) => !groupPids(start.child.pid).includes(pid)), 'the services to exit', 10_000);

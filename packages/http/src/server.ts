@@ -51,7 +51,12 @@ export function serve(app: Express, options: ServeOptions): Promise<Server> {
   // Started by `npm start` with an IPC channel: its end means the parent died (even by SIGKILL).
   if (process.channel) {
     process.channel.unref();
-    process.once('disconnect', () => stop('parent exited'));
+    process.once('disconnect', () => {
+      stop('parent exited');
+      // Nobody is left to stop us or read our output: never linger, even if a close hangs (seen with the APIs
+      // once their output pipe is broken; cause not found).
+      setTimeout(() => process.exit(1), 5_000).unref();
+    });
   }
 
   return new Promise((resolve, reject) => {
