@@ -28,6 +28,7 @@ function run(command: string, args: string[]): Promise<{ status: number | null; 
  * when another apt-get runs.
  */
 async function installChromium(): Promise<void> {
+  process.stderr.write(`browser tests: ${DEBIAN_CHROMIUM} is missing; installing Debian's chromium with apt-get (CI=true)\n`);
   const apt = (...args: string[]) => run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', '-y', '-qq', ...args]);
   const install = () => apt('install', '--no-install-recommends', 'chromium');
   let result = await install();
