@@ -92,17 +92,6 @@ export function groupPids(pgid) {
   }
 }
 
-/** Pids of the `node` processes `npm start` runs: the launcher, start.mjs and the three services. */
-export function nodePids(pgid) {
-  return groupPids(pgid).filter((pid) => {
-    try {
-      return /node/.test(execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }));
-    } catch {
-      return false;
-    }
-  });
-}
-
 /** GET /health of a port, or null when nothing answers. */
 export async function health(port) {
   try {
