@@ -75,11 +75,11 @@ function prefixLines(stream, prefix) {
 }
 
 function startService({ name, colour }, env) {
-  // An IPC channel the service watches: it stops by itself if this process dies, even by SIGKILL.
+  // CRM_STOP_WITH_PARENT: the service stops by itself if this process dies, even by SIGKILL.
   const child = spawn(node, [path.join(root, 'services', name, 'dist', 'server.js')], {
     cwd: root,
-    env: { ...env, FORCE_COLOR: tty ? '1' : '0' },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...env, FORCE_COLOR: tty ? '1' : '0', CRM_STOP_WITH_PARENT: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.prefix = tty ? `\x1b[${colour}m${name.padEnd(18)}\x1b[0m| ` : `${name.padEnd(18)}| `;
   prefixLines(child.stdout, child.prefix);

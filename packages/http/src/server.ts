@@ -13,7 +13,7 @@ export interface ServeOptions {
 }
 
 /**
- * Listens, and on SIGTERM/SIGINT (or its parent's IPC channel closing) stops accepting connections, lets in-flight requests finish,
+ * Listens, and on SIGTERM/SIGINT (or, under `npm start`, its parent dying) stops accepting connections, lets in-flight requests finish,
  * closes idle keep-alive sockets, then runs `onShutdown` and exits.
  */
 export function serve(app: Express, options: ServeOptions): Promise<Server> {
@@ -48,15 +48,18 @@ export function serve(app: Express, options: ServeOptions): Promise<Server> {
   // must not kill the process mid-drain.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // Started by `npm start` with an IPC channel: its end means the parent died (even by SIGKILL).
-  if (process.channel) {
-    process.channel.unref();
-    process.once('disconnect', () => {
+  // Started by `npm start`, which names itself in CRM_STOP_WITH_PARENT: if it dies (even by SIGKILL) we are
+  // re-parented, and stop rather than run on unseen. (An IPC channel was tried: the APIs lose theirs early.)
+  const parent = Number(process.env.CRM_STOP_WITH_PARENT);
+  if (parent > 0) {
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
       stop('parent exited');
-      // Nobody is left to stop us or read our output: never linger, even if a close hangs (seen with the APIs
-      // once their output pipe is broken; cause not found).
+      // Nobody is left to stop us or read our output: never linger, even if a close hangs.
       setTimeout(() => process.exit(1), 5_000).unref();
-    });
+    }, 250);
+    watch.unref();
   }
 
   return new Promise((resolve, reject) => {
