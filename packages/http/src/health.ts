@@ -38,12 +38,13 @@ async function run(probe: Probe): Promise<PartHealth> {
 
 /**
  * GET /health: the database down makes the service unhealthy (503); Redis or the queue down only
- * degrades it (200), since reads still answer from the database.
+ * degrades it (200), since reads still answer from the database. `runtime` is the Node version, so a
+ * process started on the wrong Node shows it.
  */
 export function healthHandler(service: string, probes: HealthProbes): RequestHandler {
   return async (_req, res) => {
     const [database, cache, queue] = await Promise.all([run(probes.database), run(probes.cache), run(probes.queue)]);
     const status = database.status === 'down' ? 'unhealthy' : cache.status === 'down' || queue.status === 'down' ? 'degraded' : 'healthy';
-    res.status(status === 'unhealthy' ? 503 : 200).json({ status, service, database, cache, queue });
+    res.status(status === 'unhealthy' ? 503 : 200).json({ status, service, database, cache, queue, runtime: process.version });
   };
 }

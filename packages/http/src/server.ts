@@ -33,7 +33,7 @@ export function answerClientErrors(server: Server): void {
 }
 
 /**
- * Listens, and on SIGTERM/SIGINT stops accepting connections, lets in-flight requests finish,
+ * Listens, and on SIGTERM/SIGINT (or, under `npm start`, its parent dying) stops accepting connections, lets in-flight requests finish,
  * closes idle keep-alive sockets, then runs `onShutdown` and exits.
  */
 export function serve(app: Express, options: ServeOptions): Promise<Server> {
@@ -65,8 +65,23 @@ export function serve(app: Express, options: ServeOptions): Promise<Server> {
     });
     server.closeIdleConnections();
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: a Ctrl-C reaches the process group and `npm start` signals too; a second signal
+  // must not kill the process mid-drain.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Started by `npm start`, which names itself in CRM_STOP_WITH_PARENT: if it dies (even by SIGKILL) we are
+  // re-parented, and stop rather than run on unseen. (An IPC channel was tried: the APIs lose theirs early.)
+  const parent = Number(process.env.CRM_STOP_WITH_PARENT);
+  if (parent > 0) {
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      stop('parent exited');
+      // Nobody is left to stop us or read our output: never linger, even if a close hangs.
+      setTimeout(() => process.exit(1), 5_000).unref();
+    }, 250);
+    watch.unref();
+  }
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);

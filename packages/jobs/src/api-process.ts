@@ -48,7 +48,8 @@ export function runApiService(options: ApiServiceOptions): void {
       queueRedisUrl: env.queueRedis,
       namespace: env.CACHE_NAMESPACE,
       metrics,
-      checkEvictionPolicy: true,
+      // The cache-worker checks it, once for the whole deployment.
+      checkEvictionPolicy: false,
     });
     const app = options.buildApp({ env, orm, logger, metrics, runtime });
     await serve(app, {

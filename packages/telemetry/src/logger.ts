@@ -14,7 +14,8 @@ const REDACT_PATHS = SENSITIVE_HEADERS.flatMap((h) => [`["${h}"]`, `*["${h}"]`, 
  * `destination` (tests) replaces stdout.
  */
 export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
-  const pretty = !destination && process.stdout.isTTY && process.env.NODE_ENV !== 'production';
+  // LOG_PRETTY=true: a terminal is watching through a pipe (npm start prefixes each service's lines).
+  const pretty = !destination && (process.stdout.isTTY || process.env.LOG_PRETTY === 'true') && process.env.LOG_PRETTY !== 'false' && process.env.NODE_ENV !== 'production';
   const options: pino.LoggerOptions = {
     name: service,
     level,
@@ -25,7 +26,7 @@ export function createLogger(service: string, level = 'info', destination?: Dest
     formatters: {
       log: (object) => (typeof object.url === 'string' ? { ...object, url: redactUrl(object.url) } : object),
     },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', singleLine: true, ignore: 'pid,hostname,service' } } } : {}),
   };
   return destination ? pino(options, destination) : pino(options);
 }

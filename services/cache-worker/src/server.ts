@@ -1,10 +1,10 @@
 import { tracing } from './instrument';
-import { checkCacheEvictionPolicy, checkQueueEvictionPolicy } from '@crm/cache';
 import { createOrm } from '@crm/database';
 import { serve } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { buildWorkerApp, SERVICE } from './app';
 import { loadWorkerEnv } from './env';
+import { checkEvictionPolicies } from './eviction-check';
 import { redisProbe } from './redis';
 import { CacheWorker } from './worker';
 
@@ -28,9 +28,9 @@ async function main(): Promise<void> {
     warmupOnStart: env.WARMUP_ON_START,
     outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,
   }).start();
-  // At start: warn when the cache would not evict, or the queue could.
-  worker.cacheRedis.once('ready', () => void checkCacheEvictionPolicy(worker.cacheRedis, logger));
-  worker.queueRedis.once('ready', () => void checkQueueEvictionPolicy(worker.queueRedis, logger));
+  // At start: warn when the cache would not evict, or the queue could (checked here only, not by the APIs).
+  checkEvictionPolicies(worker.cacheRedis, worker.queueRedis, logger, env.NODE_ENV === 'production')
+    .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'eviction policy check failed'));
   const app = buildWorkerApp({
     env, orm, logger, metrics,
     cacheProbe: () => worker.cache.ping(),

@@ -96,7 +96,7 @@ export class CacheWorker {
     this.workers = [
       new Worker(QUEUES.invalidation, invalidationProcessor({ cache: this.cache, warmupQueue: warmupToken ? this.queues.warmup : null, metrics, logger }), workerOptions),
       // Without a token there is nothing to warm with: no warm-up jobs are taken (nor enqueued, above).
-      ...(warmupToken ? [new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, token: warmupToken, metrics }), workerOptions)] : []),
+      ...(warmupToken ? [new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, token: warmupToken, metrics, logger }), workerOptions)] : []),
     ];
     if (!warmupToken) logger.warn('warm-up is off: WARMUP_TOKEN is not set (invalidation runs; caches fill on first read)');
     for (const worker of this.workers) {

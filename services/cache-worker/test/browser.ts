@@ -1,20 +1,14 @@
 // Headless Chromium for the browser tests: Debian's `chromium` package driven by playwright-core
 // (no browser download from Playwright's CDN).
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-/** Where Debian's package puts the launcher. `CHROMIUM_PATH` points elsewhere (another distribution, macOS). */
-const DEBIAN_CHROMIUM = '/usr/bin/chromium';
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// Shared with jest.config.cjs, which leaves these tests out when Chromium is absent outside CI.
+const { DEBIAN_CHROMIUM, executable, mayInstallChromium } = require('./chromium.cjs') as {
+  DEBIAN_CHROMIUM: string;
+  executable: (file: string) => boolean;
+  mayInstallChromium: () => boolean;
+};
 
 /** Runs a command, resolving with its status and output (never rejecting: the caller reports). */
 function run(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
@@ -34,6 +28,7 @@ function run(command: string, args: string[]): Promise<{ status: number | null; 
  * when another apt-get runs.
  */
 async function installChromium(): Promise<void> {
+  process.stderr.write(`browser tests: ${DEBIAN_CHROMIUM} is missing; installing Debian's chromium with apt-get (CI=true)\n`);
   const apt = (...args: string[]) => run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', '-y', '-qq', ...args]);
   const install = () => apt('install', '--no-install-recommends', 'chromium');
   let result = await install();
@@ -46,7 +41,7 @@ async function installChromium(): Promise<void> {
   }
 }
 
-/** The Chromium executable: `CHROMIUM_PATH`, else Debian's, installed with apt-get when missing. */
+/** The Chromium executable: `CHROMIUM_PATH`, else Debian's, installed with apt-get when missing and in CI. */
 export async function chromiumExecutable(): Promise<string> {
   const wanted = process.env.CHROMIUM_PATH;
   if (wanted) {
@@ -54,6 +49,9 @@ export async function chromiumExecutable(): Promise<string> {
     return wanted;
   }
   if (executable(DEBIAN_CHROMIUM)) return DEBIAN_CHROMIUM;
+  if (!mayInstallChromium()) {
+    throw new Error(`the browser tests need Chromium: ${DEBIAN_CHROMIUM} is missing; install it (\`apt-get install chromium\`) or set CHROMIUM_PATH (only CI, CI=true, installs it itself)`);
+  }
   if (process.platform !== 'linux' || !executable('/usr/bin/apt-get')) {
     throw new Error(`the browser tests need Chromium: ${DEBIAN_CHROMIUM} is missing and there is no apt-get to install it; set CHROMIUM_PATH to a Chromium or Chrome executable`);
   }

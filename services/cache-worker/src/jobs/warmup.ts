@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { context, propagation } from '@opentelemetry/api';
 import { warmupJob, type ApiService } from '@crm/jobs';
 import type { WarmupFailure, WorkerMetrics } from '../metrics';
+import type { Logger } from '@crm/telemetry';
 
 export interface WarmupDeps {
   /** Base URL of each API (e.g. http://organisations-api:3001). */
@@ -12,6 +13,8 @@ export interface WarmupDeps {
   /** Parallel GETs per job. */
   parallelism?: number;
   timeoutMs?: number;
+  /** One summary line per job (the APIs log each warm-up GET at debug level only). */
+  logger?: Logger;
 }
 
 function failureOf(status: number): WarmupFailure | null {
@@ -63,7 +66,17 @@ export function warmupProcessor(deps: WarmupDeps) {
         if (failure === 'unauthorized' || failure === 'forbidden') refused = { url, status };
       }
     };
+    const started = performance.now();
     await Promise.all(Array.from({ length: deps.parallelism ?? 4 }, next));
+    deps.logger?.info({
+      jobId: job.id,
+      targets: parsed.data.targets.length,
+      stored: results.filter((r) => r.status === 200 && r.cache !== 'HIT').length,
+      alreadyCached: results.filter((r) => r.cache === 'HIT').length,
+      notFound: results.filter((r) => r.status === 404).length,
+      failed: failures.length,
+      durationMs: Math.round(performance.now() - started),
+    }, 'warm-up job done');
     if (refused) {
       const { url, status } = refused as { url: string; status: number };
       throw new UnrecoverableError(`warm-up token refused: ${url} answered ${status}; set WARMUP_TOKEN to a valid, unexpired reader token minted with the APIs' JWT_SECRET`);
