@@ -4,6 +4,7 @@
 // says when they are ready and where. SIGINT, SIGTERM or SIGHUP, or the parent dying, stops them all
 // gracefully; a service still running after STOP_GRACE_MS is killed, so nothing is left on a port.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -101,8 +102,15 @@ if (stopping) process.exit(process.exitCode ?? 0);
 // dev JWT warning printed once; the children are told not to repeat it.
 const { loadEnv } = createRequire(import.meta.url)(path.join(root, 'packages/config/dist/index.js'));
 const config = loadEnv();
+// The worker holds no signing key. In development this script makes up its warm-up credential (which the APIs
+// accept as a reader) and its dashboard token; in production the operator sets both.
+const devCredentials = config.NODE_ENV === 'production' ? {} : {
+  WARMUP_TOKEN: process.env.WARMUP_TOKEN || randomBytes(32).toString('hex'),
+  ADMIN_QUEUES_TOKEN: process.env.ADMIN_QUEUES_TOKEN || randomBytes(24).toString('base64url'),
+};
 const childEnv = {
   ...process.env,
+  ...devCredentials,
   CRM_DEV_JWT_WARNED: '1',
   // The services' stdout is our pipe, not the terminal: tell them a person is watching.
   ...(tty && process.env.LOG_PRETTY === undefined ? { LOG_PRETTY: 'true' } : {}),
@@ -115,4 +123,4 @@ if (stopping) process.exit(process.exitCode ?? 0);
 for (const service of services) startService(service, childEnv);
 const endpoints = services.map((s) => ({ ...s, url: `http://127.0.0.1:${s.port(config)}` }));
 const runtime = await waitUntilHealthy(endpoints, () => stopping);
-if (runtime && !stopping) process.stdout.write(banner(endpoints, runtime, process.env, tty));
+if (runtime && !stopping) process.stdout.write(banner(endpoints, runtime, childEnv, tty));

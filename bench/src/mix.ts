@@ -48,6 +48,7 @@ const ORG_CONNECTIONS = Math.round(positiveNumber('BENCH_ORG_CONNECTIONS', 40));
 const PEOPLE_CONNECTIONS = Math.round(positiveNumber('BENCH_PEOPLE_CONNECTIONS', 24));
 const TRACING = process.env.BENCH_TRACING !== 'off' && process.env.OTEL_SDK_DISABLED !== 'true';
 const JWT_SECRET = `bench-${randomBytes(24).toString('hex')}`;
+const WARMUP_TOKEN = `warmup-${randomBytes(24).toString('hex')}`;
 const ZIPF_S = 1.0;
 const WRITE_PCT = positiveNumber('BENCH_WRITE_PCT', 10);
 // The freshness checker's writer pause: each of its writes invalidates the `organisations` tag (every list, search and stats entry).
@@ -408,6 +409,7 @@ async function runPhase(plan: PhasePlan, redis: Redis, pg: Pg, orgId: () => numb
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MINUTE: '0',
     JWT_SECRET,
+    WARMUP_TOKEN, // the APIs accept it from the worker's warm-up
     ...(peer ? { BENCH_PEER: peer, BENCH_PEER_REDIS_URL: peerRedisUrl(peer) } : {}),
     ...(TRACING ? {} : { OTEL_SDK_DISABLED: 'true' }),
   };
@@ -419,9 +421,9 @@ async function runPhase(plan: PhasePlan, redis: Redis, pg: Pg, orgId: () => numb
     await Promise.all([waitForHealth(children[0]!, orgUrl), waitForHealth(children[1]!, peopleUrl)]);
     // The worker after the APIs: its start-up warm-up GETs them. It runs in every phase (the outbox relay's
     // backstop, the warm-up), so the database does the same background work whatever the cache.
-    // The worker holds no signing key: it warms up with a reader token minted here, as an operator would.
+    // The worker holds no signing key: it warms up with the credential the APIs share with it.
     const { JWT_SECRET: _apisOnly, ...workerEnv } = env;
-    children.push(startNode(`${phase}:worker`, SERVER('cache-worker'), { ...workerEnv, WARMUP_TOKEN: mintToken(JWT_SECRET, 'reader', { sub: 'cache-worker', expiresInSeconds: 6 * 3600 }) }));
+    children.push(startNode(`${phase}:worker`, SERVER('cache-worker'), workerEnv));
     await waitForHealth(children[2]!, workerUrl);
     const reader = mintToken(JWT_SECRET, 'reader', { sub: 'bench', expiresInSeconds: 3600 });
     const editor = mintToken(JWT_SECRET, 'editor', { sub: 'bench', expiresInSeconds: 3600 });

@@ -34,6 +34,8 @@ export function banner(endpoints, runtime, env, tty) {
   else if (env.OTEL_EXPORTER_OTLP_ENDPOINT) lines.push(`  traces             sent to ${env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
   if (env.JAEGER_UI_URL) lines.push(`  Jaeger             ${env.JAEGER_UI_URL}`);
   if (env.GRAFANA_URL) lines.push(`  Grafana            ${env.GRAFANA_URL}`);
+  const worker = endpoints.find((e) => e.name === 'cache-worker');
+  if (worker && env.ADMIN_QUEUES_TOKEN) lines.push(`  queue dashboard    ${worker.url}/admin/queues/login   sign in with ${env.ADMIN_QUEUES_TOKEN}`);
   lines.push(
     '  token              npm run -s token -- reader   (editor, admin; --help)',
     '  stop               Ctrl-C',

@@ -160,8 +160,12 @@ export const envSchema = z
     WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     WARMUP_ON_START: booleanString.default(true),
     OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
-    /** The reader token the worker's warm-up GETs carry: the worker mints none. Unset: no warm-up. */
-    WARMUP_TOKEN: z.string().regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'must be a JWT (mint a reader token with the token CLI)').optional(),
+    /**
+     * A shared credential, not a JWT: the worker's warm-up GETs carry it, and the APIs accept it as a reader (GETs
+     * only, outside the rate limits), so the worker holds no signing key and needs no token that expires. Set the
+     * same value on the worker and both APIs. Unset: no warm-up.
+     */
+    WARMUP_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
     /** The worker's queue dashboard credential (not a JWT). Unset: the dashboard is off. */
     ADMIN_QUEUES_TOKEN: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)').regex(/^\S+$/, 'must not contain spaces').optional(),
     /** Failed jobs stay visible (dashboard, metrics) this long, at most this many per queue, then are removed. */
@@ -179,7 +183,8 @@ export const envSchema = z
     } else if (Buffer.byteLength(secret, 'utf8') < MIN_PRODUCTION_SECRET_BYTES) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: `must be at least ${MIN_PRODUCTION_SECRET_BYTES} bytes when NODE_ENV=production` });
     }
-    const passwords: [string, string][] = [...urlPasswords(env), ...(env.REDIS_PASSWORD ? [['REDIS_PASSWORD', env.REDIS_PASSWORD] as [string, string]] : [])];
+    const given = (name: 'REDIS_PASSWORD' | 'WARMUP_TOKEN' | 'ADMIN_QUEUES_TOKEN'): [string, string][] => (env[name] ? [[name, env[name]]] : []);
+    const passwords: [string, string][] = [...urlPasswords(env), ...given('REDIS_PASSWORD'), ...given('WARMUP_TOKEN'), ...given('ADMIN_QUEUES_TOKEN')];
     for (const [variable, password] of passwords) {
       if (isPublishedSecret(password)) {
         ctx.addIssue({ code: 'custom', path: [variable], message: 'carries a password published in this repository (a placeholder): set your own' });

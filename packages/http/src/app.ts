@@ -54,9 +54,9 @@ function observe(logger: Logger, metrics: ServiceMetrics, routeLabel: (req: expr
       const route = routeLabel(req, res);
       metrics.httpRequestDuration.observe({ method: req.method, route, status_code: String(res.statusCode) }, seconds);
       if (req.path === '/metrics' || req.path === '/health') return;
-      // The worker's warm-up GETs (its token's subject) would be most of a fresh start's log: it logs one
-      // summary line per warm-up job instead, and these stay available at LOG_LEVEL=debug.
-      const level = req.principal?.sub === 'cache-worker' ? 'debug' : 'info';
+      // The worker's warm-up GETs (its credential) would be most of a fresh start's log: it logs one summary
+      // line per warm-up job instead, and these stay available at LOG_LEVEL=debug.
+      const level = req.principal?.internal ? 'debug' : 'info';
       logger[level]({
         method: req.method,
         url: redactUrl(req.originalUrl),

@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
@@ -11,7 +11,12 @@ export type Role = (typeof ROLES)[number];
 export interface Principal {
   sub: string;
   role: Role;
+  /** The cache worker's warm-up credential (not a JWT): a reader outside the rate limits. */
+  internal?: boolean;
 }
+
+/** The subject of requests made with the warm-up credential. */
+export const WARMUP_SUBJECT = 'cache-worker';
 
 /** How bearer tokens are checked (and minted): one object, built from the environment by `securityOptions`. */
 export interface JwtPolicy {
@@ -25,6 +30,11 @@ export interface JwtPolicy {
   issuer?: string;
   /** Set: tokens must carry this `aud`; minted ones do. */
   audience?: string;
+  /**
+   * WARMUP_TOKEN: a bearer equal to it is the cache worker, a reader (so GETs only). A shared secret rather than a
+   * JWT, so the worker holds no key that could mint an admin token, and has no token that expires.
+   */
+  warmupToken?: string;
 }
 
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
@@ -96,6 +106,8 @@ function bearerVerifier(policy: JwtPolicy | string, options: { cookie?: string }
     res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
     return new HttpProblem('unauthorized', detail);
   };
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  const warmup = resolved.warmupToken ? digest(resolved.warmupToken) : null;
   return (req, res) => {
     const header = req.headers.authorization;
     const token = (header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined) ?? (options.cookie ? cookieOf(req, options.cookie) : undefined);
@@ -103,6 +115,8 @@ function bearerVerifier(policy: JwtPolicy | string, options: { cookie?: string }
       res.setHeader('WWW-Authenticate', 'Bearer');
       return new HttpProblem('unauthorized', 'A bearer token is required');
     }
+    // Compared as digests in constant time: equal lengths, and no timing hint about the credential.
+    if (warmup && timingSafeEqual(digest(token), warmup)) return { sub: WARMUP_SUBJECT, role: 'reader', internal: true };
     let claims: unknown;
     try {
       claims = jwt.verify(token, key, verifyOptions);

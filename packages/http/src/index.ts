@@ -1,6 +1,6 @@
 export { createServiceApp, API_BASE, MAX_BODY, type ServiceAppOptions } from './app';
 export {
-  authenticate, authenticateInSteps, cookieOf, requireRole, mintToken, principalOf, roleAtLeast, ROLES, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  authenticate, authenticateInSteps, cookieOf, requireRole, mintToken, principalOf, roleAtLeast, ROLES, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, WARMUP_SUBJECT,
   type Role, type Principal, type JwtPolicy,
 } from './auth';
 export { jwtPolicy, securityOptions } from './security';

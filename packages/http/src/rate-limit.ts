@@ -92,6 +92,8 @@ function limiter(options: RateLimitOptions, limit: number, name: string, prefix:
     standardHeaders: 'draft-8', // RateLimit/RateLimit-Policy, and Retry-After on a 429
     legacyHeaders: false,
     keyGenerator: clientKey,
+    // The worker's warm-up: as many GETs as there are writes, each already bounded by a write's own budget.
+    skip: (req) => req.principal?.internal === true,
     ...(redis ? {
       store: redisRateLimitStore(redis, prefix),
       passOnStoreError: true, // Redis down: serve unlimited rather than fail every request

@@ -10,6 +10,7 @@ export function jwtPolicy(env: Env): JwtPolicy {
     clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
     ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
     ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+    ...(env.WARMUP_TOKEN ? { warmupToken: env.WARMUP_TOKEN } : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import jwt from 'jsonwebtoken';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import { createServiceApp, mintToken, OpenApiRegistry, type JwtPolicy } from '../src';
+import { createServiceApp, mintToken, OpenApiRegistry, requireRole, type JwtPolicy } from '../src';
 
 // What a client sees for each kind of bad token: 401, problem+json, a WWW-Authenticate challenge, a clear detail.
 const SECRET = 'auth-test-secret-0123456789abcdef-0123456789';
@@ -34,6 +34,38 @@ async function expectRefused(target: Express, token: string, detail: RegExp): Pr
   expect(res.body).toMatchObject({ status: 401, title: 'Unauthorized' });
   expect(res.body.detail).toMatch(detail);
 }
+
+describe("the cache worker's warm-up credential (WARMUP_TOKEN, not a JWT)", () => {
+  const warmupToken = `warmup-${'x'.repeat(40)}`;
+  const target = createServiceApp({
+    service: 'auth-test',
+    logger: createLogger('auth-test', 'silent'),
+    metrics: new ServiceMetrics('auth-test'),
+    auth: { secret: SECRET, warmupToken },
+    openapi: new OpenApiRegistry({ title: 'test', version: '1', description: 'test' }),
+    health: { database: null, cache: null, queue: null },
+    routes: (api) => {
+      api.get('/whoami', (req, res) => { res.json(req.principal); });
+      api.post('/whoami', requireRole('editor'), (req, res) => { res.json(req.principal); });
+    },
+  });
+
+  it('is a reader: it may GET, not write', async () => {
+    const get = await request(target).get('/api/v1/whoami').set('Authorization', `Bearer ${warmupToken}`);
+    expect(get.status).toBe(200);
+    expect(get.body).toEqual({ sub: 'cache-worker', role: 'reader', internal: true });
+    const post = await request(target).post('/api/v1/whoami').set('Authorization', `Bearer ${warmupToken}`);
+    expect(post.status).toBe(403);
+  });
+
+  it('must match exactly; without it configured, nothing but a JWT is accepted', async () => {
+    await expectRefused(target, `${warmupToken}x`, /not valid/);
+    await expectRefused(target, warmupToken.slice(0, -1), /not valid/);
+    await expectRefused(strict, warmupToken, /not valid/);
+    const jwtStillWorks = await request(target).get('/api/v1/whoami').set('Authorization', `Bearer ${mintToken(SECRET, 'editor', { sub: 'alice' })}`);
+    expect(jwtStillWorks.body).toEqual({ sub: 'alice', role: 'editor' });
+  });
+});
 
 describe('bearer tokens', () => {
   it('accepts a well-formed HS256 token and knows who sent it', async () => {

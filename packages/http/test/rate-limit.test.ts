@@ -189,6 +189,14 @@ describe('whose budget a request spends', () => {
     expect((await get(app, bearer('alice'))).status).toBe(429);
   });
 
+  it("never limits the worker's warm-up credential (its GETs follow writes that spent their own budget)", async () => {
+    const warmupToken = `warmup-${'w'.repeat(40)}`;
+    const app = replica(null, { auth: { secret: SECRET, warmupToken } });
+    expect(await statuses(app, { Authorization: `Bearer ${warmupToken}` }, LIMIT + 2)).toEqual(Array(LIMIT + 2).fill(200));
+    // Its exemption is the credential's, not a subject's: a JWT claiming the worker's subject is limited.
+    expect(await statuses(app, bearer('cache-worker'), LIMIT + 1)).toEqual([...Array(LIMIT).fill(200), 429]);
+  });
+
   it('counts requests without a valid token per client address, and still answers them 401 until the limit', async () => {
     const app = replica(null, { trustProxy: 1 });
     const from = (ip: string) => ({ 'X-Forwarded-For': ip });

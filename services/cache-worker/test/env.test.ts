@@ -2,7 +2,7 @@ import { InvalidEnvironmentError, parseEnv } from '@crm/config';
 import { loadWorkerEnv, workerSettings } from '../src/env';
 
 // The worker's settings: its own credentials, validated at start, and never the APIs' signing secret.
-const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoicmVhZGVyIn0.c2lnbmF0dXJl';
+const WARMUP = 'warmup-credential-0123456789abcdef-0123456789';
 
 describe('the worker configuration', () => {
   it('defaults to no warm-up, no dashboard, and failed jobs kept a week, 10,000 at most', () => {
@@ -11,12 +11,13 @@ describe('the worker configuration', () => {
 
   it('takes WARMUP_TOKEN, ADMIN_QUEUES_TOKEN and the failed-job bounds', () => {
     const dashboard = 'd'.repeat(40);
-    expect(workerSettings(parseEnv({ WARMUP_TOKEN: JWT, ADMIN_QUEUES_TOKEN: dashboard, FAILED_JOBS_MAX_AGE_HOURS: '1.5', FAILED_JOBS_MAX_COUNT: '50' })))
-      .toEqual({ warmupToken: JWT, adminQueuesToken: dashboard, failedJobs: { age: 5_400, count: 50 } });
+    expect(workerSettings(parseEnv({ WARMUP_TOKEN: WARMUP, ADMIN_QUEUES_TOKEN: dashboard, FAILED_JOBS_MAX_AGE_HOURS: '1.5', FAILED_JOBS_MAX_COUNT: '50' })))
+      .toEqual({ warmupToken: WARMUP, adminQueuesToken: dashboard, failedJobs: { age: 5_400, count: 50 } });
   });
 
   it.each([
-    ['WARMUP_TOKEN', 'not-a-jwt'],
+    ['WARMUP_TOKEN', 'too-short'],
+    ['WARMUP_TOKEN', `${'w'.repeat(32)} with spaces`],
     ['ADMIN_QUEUES_TOKEN', 'REPLACE-ME'],
     ['FAILED_JOBS_MAX_AGE_HOURS', '0'],
     ['FAILED_JOBS_MAX_COUNT', '-1'],

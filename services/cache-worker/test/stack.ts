@@ -80,7 +80,7 @@ export interface StackOptions {
   /** How many cache workers to run (default 1; `worker: false` means none). */
   workers?: number;
   workerLockMs?: number;
-  /** The workers' WARMUP_TOKEN (default: a reader token for the stack's secret); null runs them without warm-up. */
+  /** The workers' WARMUP_TOKEN (default: the one the stack's APIs accept); null runs them without warm-up. */
   warmupToken?: string | null;
   /** The workers' failed-job bound (default: the worker's). */
   failedJobs?: { age: number; count: number };
@@ -171,6 +171,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const cluster = options.cluster ?? (ownRedis ? null : testRedisCluster());
   const env = parseEnv({
     NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL,
+    // The credential the APIs accept from the worker's warm-up (the worker holds no JWT key).
+    WARMUP_TOKEN: `warmup-${randomUUID()}-${randomUUID()}`,
     ...(cluster ? { REDIS_CLUSTER_NODES: clusterNodesEnv(cluster) } : {}),
   });
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 3 });
@@ -195,7 +197,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     organisations.push(await startApi('organisations', env, namespace, targets));
     people.push(await startApi('people', env, namespace, targets));
   }
-  const warmupToken = mintToken(env.JWT_SECRET, 'reader', { sub: 'cache-worker', expiresInSeconds: 3_600 });
+  const warmupToken = env.WARMUP_TOKEN!;
   const adminQueuesToken = `queues-${randomUUID()}-${randomUUID()}`;
   const workerCount = options.worker === false ? 0 : (options.workers ?? 1);
   const workerOrms: MikroORM[] = [];

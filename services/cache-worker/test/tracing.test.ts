@@ -99,6 +99,7 @@ async function startService(name: keyof typeof SERVICES, receiver: Receiver, pro
     env: {
       PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL,
       QUEUE_REDIS_URL: TEST_QUEUE_URL, CACHE_NAMESPACE: namespace, WARMUP_ON_START: 'false', [portVariable]: String(port),
+      WARMUP_TOKEN: workerCredentials.WARMUP_TOKEN, // the APIs accept it from the worker's warm-up
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '100',
       ...extra,
     },
@@ -130,9 +131,9 @@ async function stop(running: Running | undefined): Promise<void> {
 }
 
 const auth = { authorization: `Bearer ${mintToken(env.JWT_SECRET, 'editor')}` };
-/** The worker's credentials, as an operator would give them: a reader token minted with the APIs' secret, a dashboard token. */
+/** The worker's credentials, as an operator would give them: the warm-up credential the APIs share, a dashboard token. */
 const workerCredentials = {
-  WARMUP_TOKEN: mintToken(env.JWT_SECRET, 'reader', { sub: 'cache-worker' }),
+  WARMUP_TOKEN: `warmup-${randomUUID()}-${randomUUID()}`,
   ADMIN_QUEUES_TOKEN: `dashboard-${randomUUID()}-${randomUUID()}`,
 };
 

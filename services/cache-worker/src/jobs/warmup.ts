@@ -7,7 +7,7 @@ import type { Logger } from '@crm/telemetry';
 export interface WarmupDeps {
   /** Base URL of each API (e.g. http://organisations-api:3001). */
   apiUrls: Record<ApiService, string>;
-  /** A reader token the operator minted for the worker (WARMUP_TOKEN): the worker holds no signing key. */
+  /** The credential the APIs accept from the worker as a reader (WARMUP_TOKEN): the worker holds no signing key. */
   token: string;
   metrics: Pick<WorkerMetrics, 'warmupFailures'>;
   /** Parallel GETs per job. */
@@ -79,7 +79,7 @@ export function warmupProcessor(deps: WarmupDeps) {
     }, 'warm-up job done');
     if (refused) {
       const { url, status } = refused as { url: string; status: number };
-      throw new UnrecoverableError(`warm-up token refused: ${url} answered ${status}; set WARMUP_TOKEN to a valid, unexpired reader token minted with the APIs' JWT_SECRET`);
+      throw new UnrecoverableError(`warm-up token refused: ${url} answered ${status}; set WARMUP_TOKEN to the same value on the worker and both APIs`);
     }
     if (failures.length > 0) throw new Error(`warm-up failed for ${failures.length} target(s): ${failures.slice(0, 3).join('; ')}`);
     return results;
