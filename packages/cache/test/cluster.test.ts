@@ -5,7 +5,7 @@ import { createServiceApp, mintToken, OpenApiRegistry } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { Logger } from '@crm/telemetry';
 import {
-  checkCacheEvictionPolicy, createCacheRedis, dataNodes, RedisCluster, ResponseCache, waitFor, type Lookup, type RedisClient, type ReplayableEvent,
+  checkCacheEvictionPolicy, createCacheRedis, dataNodes, RedisCluster, ResponseCache, waitFor, type Lookup, type RedisClient, type ReplayableEvent, type ReplayPage,
 } from '../src';
 
 // The cache on a real Redis Cluster (three masters, three replicas, ports 7101-7106), with two "replicas" of an
@@ -29,7 +29,8 @@ class Outbox {
     this.events.push(event);
     return event;
   }
-  since = async (from: Date) => this.events.filter((e) => e.at >= from.getTime());
+  since = async (from: Date, page: ReplayPage) =>
+    this.events.filter((e) => e.at >= from.getTime() && Number(e.eventId) > Number(page.afterId ?? 0)).slice(0, page.limit);
 }
 
 async function startReplica(cluster: RedisCluster, outbox: Outbox, replicaLogger: Logger = logger): Promise<Replica> {
@@ -358,7 +359,7 @@ describe('a master dies under load', () => {
     let unanswered = 0;
     for (const replica of [a, b]) {
       for (let i = 0; i < KEYS; i++) {
-        let found: Lookup = { state: 'unavailable' };
+        let found = { state: 'unavailable' } as Lookup;
         await waitFor(async () => {
           found = await replica.cache.lookup(keyOf(i), tagsOf(i));
           if (found.state === 'unavailable') unanswered++;

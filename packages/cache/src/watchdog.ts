@@ -1,0 +1,101 @@
+import { loopStalledRecently } from './loop-lag';
+
+/** What a watched call resolves to when the watchdog gave up on it (Redis hangs). */
+export const ABANDONED: unique symbol = Symbol('abandoned');
+
+export interface HangWatchdogOptions {
+  /** How long Redis may leave a command unanswered, on an open connection, before it is taken for hung. */
+  thresholdMs?: number;
+  /** Whether the connection is up: a command waiting on a connection that is not is the reconnect's business. */
+  connected: () => boolean;
+  /** Redis hangs: open the breaker for everyone. */
+  onHang: () => void;
+  /** Whether the background probe should run (the breaker is open). */
+  shouldProbe: () => boolean;
+  /** A cheap round trip (PING). */
+  probe: () => Promise<unknown>;
+  /** The probe was answered: Redis is back. */
+  onAnswer: () => void;
+}
+
+interface Pending {
+  startedAt: number;
+  abandon: () => void;
+}
+
+const TICK_MS = 25;
+const PROBE_EVERY_MS = 100;
+const PROBE_TIMEOUT_MS = 200;
+
+/**
+ * Detects a hung Redis sooner than each command's own timeout. Every request would otherwise wait its
+ * commandTimeout before the breaker opens, and all requests already waiting would still wait theirs. Here, as
+ * soon as any command has been unanswered for `thresholdMs` while Redis answered nothing else meanwhile, the
+ * breaker opens for everyone and every waiting call gives up at once (its request reads the database). A stall of
+ * this process is not a hang (the replies may be waiting on the socket). A background PING closes the breaker as
+ * soon as Redis answers again. A false alarm (Redis merely slow) costs a few database reads until the next probe.
+ */
+export class HangWatchdog {
+  private readonly pending = new Set<Pending>();
+  private readonly thresholdMs: number;
+  private lastHeard = performance.now();
+  private lastProbe = 0;
+  private probing = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: HangWatchdogOptions) {
+    this.thresholdMs = options.thresholdMs ?? 120;
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.timer.unref();
+  }
+
+  /** Resolves with the call's result, or ABANDONED once Redis is taken for hung. Rejects as the call does. */
+  watch<T>(call: Promise<T>): Promise<T | typeof ABANDONED> {
+    let pending!: Pending;
+    const abandoned = new Promise<typeof ABANDONED>((resolve) => {
+      pending = { startedAt: performance.now(), abandon: () => resolve(ABANDONED) };
+    });
+    this.pending.add(pending);
+    return Promise.race([call.then((result) => { this.heard(); return result; }), abandoned]).finally(() => this.pending.delete(pending));
+  }
+
+  /** Redis answered something (e.g. one chunk of a long sequence): it is not hung. */
+  heard(): void {
+    this.lastHeard = performance.now();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    if (this.pending.size > 0 && this.options.connected() && !loopStalledRecently()) {
+      let oldest = now;
+      for (const p of this.pending) oldest = Math.min(oldest, p.startedAt);
+      if (now - oldest > this.thresholdMs && now - this.lastHeard > this.thresholdMs) {
+        this.options.onHang();
+        for (const p of this.pending) p.abandon();
+        this.pending.clear();
+      }
+    }
+    if (!this.probing && now - this.lastProbe >= PROBE_EVERY_MS && this.options.connected() && this.options.shouldProbe()) void this.runProbe(now);
+  }
+
+  private async runProbe(now: number): Promise<void> {
+    this.probing = true;
+    this.lastProbe = now;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('probe timed out')), PROBE_TIMEOUT_MS); });
+      await Promise.race([this.options.probe(), timeout]);
+      this.heard();
+      this.options.onAnswer();
+    } catch {
+      // Still hung or down: the next tick probes again.
+    } finally {
+      clearTimeout(timer);
+      this.probing = false;
+    }
+  }
+}
