@@ -40,7 +40,7 @@ export interface ResponseCacheOptions {
    * plus grace after they were written: no entry outlives its tokens, and a tag never read again does not stay.
    */
   maxTtlSeconds?: number;
-  /** How long a command may go unanswered before Redis is taken for hung (default 120 ms; see watchdog.ts). */
+  /** How long a command may go unanswered before Redis is taken for hung (default 150 ms; see watchdog.ts). */
   hangThresholdMs?: number;
   /** How long an applied-event marker is kept (deduplicates the write's and the worker's application). */
   appliedMarkerMs?: number;
@@ -159,6 +159,7 @@ export class ResponseCache {
     this.generation = new Generation(options.redis, this.tagKey(GENERATION_FIELD));
     this.replay = options.replay ? new OutageReplay(options.replay, (e) => this.applyEvent(e, { strict: true }), options.logger) : null;
     this.watchdog = new HangWatchdog({
+      redis: options.redis,
       ...(options.hangThresholdMs ? { thresholdMs: options.hangThresholdMs } : {}),
       connected: () => this.redis.status === 'ready',
       onHang: () => { this.options.logger.warn('cache Redis hangs: reads skip it until it answers'); this.breaker.trip(); },

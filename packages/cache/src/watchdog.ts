@@ -1,9 +1,13 @@
+import type { Redis } from 'ioredis';
 import { loopStalledRecently } from './loop-lag';
+import { isCluster, type RedisClient } from './redis';
 
 /** What a watched call resolves to when the watchdog gave up on it (Redis hangs). */
 export const ABANDONED: unique symbol = Symbol('abandoned');
 
 export interface HangWatchdogOptions {
+  /** The client whose replies are listened for: any bytes from a server mean it is not hung. */
+  redis: RedisClient;
   /** How long Redis may leave a command unanswered, on an open connection, before it is taken for hung. */
   thresholdMs?: number;
   /** Whether the connection is up: a command waiting on a connection that is not is the reconnect's business. */
@@ -44,7 +48,10 @@ export class HangWatchdog {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: HangWatchdogOptions) {
-    this.thresholdMs = options.thresholdMs ?? 120;
+    this.thresholdMs = options.thresholdMs ?? 150;
+    // A burst of commands (autopipelined) can keep the oldest one waiting past the threshold while replies
+    // stream in: those bytes, not the oldest command's answer, tell a slow server from a hung one.
+    onBytesFromRedis(options.redis, () => this.heard());
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
@@ -82,6 +89,7 @@ export class HangWatchdog {
     if (!this.probing && now - this.lastProbe >= PROBE_EVERY_MS && this.options.connected() && this.options.shouldProbe()) void this.runProbe(now);
   }
 
+  /** Runs the probe, bounded by PROBE_TIMEOUT_MS; an answer closes the breaker. */
   private async runProbe(now: number): Promise<void> {
     this.probing = true;
     this.lastProbe = now;
@@ -97,5 +105,26 @@ export class HangWatchdog {
       clearTimeout(timer);
       this.probing = false;
     }
+  }
+}
+
+/** Calls `heard` whenever bytes arrive from the server (any node of a cluster), on every connection it makes. */
+function onBytesFromRedis(client: RedisClient, heard: () => void): void {
+  const hooked = new WeakSet<object>();
+  const attach = (node: Redis) => {
+    const hook = () => {
+      const stream = (node as unknown as { stream?: NodeJS.EventEmitter }).stream;
+      if (!stream || hooked.has(stream)) return;
+      hooked.add(stream);
+      stream.on('data', heard);
+    };
+    hook();
+    node.on('connect', hook);
+  };
+  if (isCluster(client)) {
+    client.nodes().forEach(attach);
+    client.on('+node', attach);
+  } else {
+    attach(client);
   }
 }
