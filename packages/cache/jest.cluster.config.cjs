@@ -3,4 +3,5 @@
 // cluster.test.ts starts its own cluster.
 module.exports = require('../../scripts/jest-redis-cluster.cjs').clusterConfig(require('./jest.config.cjs'), [
   'apply-event.test.ts',
+  'tokens.test.ts',
 ]);
