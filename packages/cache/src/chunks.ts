@@ -6,7 +6,7 @@
 export const TAG_CHUNK = 500;
 
 /** Splits `items` into runs of at most `size` (at least one run, empty when `items` is). */
-export function chunked<T>(items: T[], size = 1e9): T[][] {
+export function chunked<T>(items: T[], size = TAG_CHUNK): T[][] {
   if (items.length <= size) return [items];
   const runs: T[][] = [];
   for (let i = 0; i < items.length; i += size) runs.push(items.slice(i, i + size));
