@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { loopStalledRecently } from './loop-lag';
 import { isCluster, type RedisClient } from './redis';
 
 /** What a watched call resolves to when the watchdog gave up on it (Redis hangs). */
@@ -28,6 +27,8 @@ interface Pending {
 }
 
 const TICK_MS = 25;
+/** A tick this late means this process stalled: replies may be waiting unread on the socket. */
+const LATE_MS = 50;
 const PROBE_EVERY_MS = 100;
 const PROBE_TIMEOUT_MS = 200;
 
@@ -43,6 +44,7 @@ export class HangWatchdog {
   private readonly pending = new Set<Pending>();
   private readonly thresholdMs: number;
   private lastHeard = performance.now();
+  private lastTick = performance.now();
   private lastProbe = 0;
   private probing = false;
   private readonly timer: NodeJS.Timeout;
@@ -77,7 +79,13 @@ export class HangWatchdog {
 
   private tick(): void {
     const now = performance.now();
-    if (this.pending.size > 0 && this.options.connected() && !loopStalledRecently()) {
+    const late = now - this.lastTick - TICK_MS;
+    this.lastTick = now;
+    // After a stall of this process, timers run before the socket is read: judge on the next tick, once any
+    // reply that arrived meanwhile has been heard. (Not a longer blame window: a hang during a busy spell must
+    // still be caught within a tick or two.)
+    if (late > LATE_MS) return;
+    if (this.pending.size > 0 && this.options.connected()) {
       let oldest = now;
       for (const p of this.pending) oldest = Math.min(oldest, p.startedAt);
       if (now - oldest > this.thresholdMs && now - this.lastHeard > this.thresholdMs) {
