@@ -304,9 +304,12 @@ export class ResponseCache {
     });
     if (!found) return { state: 'unavailable' };
     if (found.versions[GENERATION_FIELD] !== generation) {
-      // Another replica started a new generation (it saw the restart first), or the key is gone: check again.
+      // Another replica started a new generation (it saw the restart first), or the key is gone (DELETE /cache):
+      // check again. The entry read was of another generation: a miss, filled under the one checked now (the
+      // tokens were read before the fill reads its data, as always).
       this.generation.reset();
-      return { state: 'unavailable' };
+      const checked = await this.generation.ensure();
+      return checked ? { state: 'miss', versions: { ...found.versions, [GENERATION_FIELD]: checked.value } } : { state: 'unavailable' };
     }
     const entry = decodeEntry(found.raw);
     if (!entry || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === found.versions[t])) return { state: 'miss', versions: found.versions };
