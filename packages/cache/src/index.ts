@@ -1,4 +1,4 @@
-export { ResponseCache, etagOf, type ResponseCacheOptions, type Lookup, type CacheStats, type ReplayableEvent, type AppliedEvent } from './response-cache';
+export { ResponseCache, etagOf, type ResponseCacheOptions, type Lookup, type CacheStats, type ReplayableEvent, type ReplayPage, type ReplaySource, type AppliedEvent } from './response-cache';
 export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
 export { CircuitBreaker } from './breaker';
 export { cacheKey, canonicalJson } from './keys';

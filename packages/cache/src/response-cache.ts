@@ -4,10 +4,16 @@ import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type { Logger } from '@crm/telemetry';
 import { CircuitBreaker } from './breaker';
+import { chunked } from './chunks';
 import { isCommandTimeout, loopStalledRecently, watchLoopLag } from './loop-lag';
 import { dataNodes, isCluster, pingRedis, type RedisClient } from './redis';
 import { decodeEntry, encodeEntry, type Entry } from './entry';
+import { Generation, GENERATION_FIELD } from './generation';
+import { OutageReplay, type ReplayableEvent, type ReplaySource } from './replay';
 import { StatsRecorder, type CacheResult } from './stats';
+import { ABANDONED, HangWatchdog } from './watchdog';
+
+export type { ReplayableEvent, ReplayPage, ReplaySource } from './replay';
 
 export interface ResponseCacheOptions {
   /** A single server or a cluster (see keys.ts for how keys stay in one slot per command). */
@@ -24,11 +30,18 @@ export interface ResponseCacheOptions {
   breaker?: CircuitBreaker;
   statsFlushMs?: number;
   /**
-   * The events committed since a moment (from the transactional outbox). After losing Redis, this process
-   * re-applies them before it serves anything from the cache again: another replica's write may have failed
-   * to invalidate while Redis was away, and its entries must not come back to life with Redis.
+   * One page of the events committed since a moment (from the transactional outbox). After losing a Redis that
+   * did not restart, this process re-applies them before it serves anything from the cache again: another
+   * replica's write may have failed to invalidate while Redis was away (see replay.ts).
    */
-  replay?: (since: Date) => Promise<ReplayableEvent[]>;
+  replay?: ReplaySource;
+  /**
+   * The longest TTL of any entry, in seconds (default 3600, the contract's longest). Tag tokens expire this long
+   * plus grace after they were written: no entry outlives its tokens, and a tag never read again does not stay.
+   */
+  maxTtlSeconds?: number;
+  /** How long a command may go unanswered before Redis is taken for hung (default 150 ms; see watchdog.ts). */
+  hangThresholdMs?: number;
   /** How long an applied-event marker is kept (deduplicates the write's and the worker's application). */
   appliedMarkerMs?: number;
   /** Times each operation against Redis (for `cache_operation_duration_seconds`). */
@@ -59,23 +72,12 @@ async function traced<T>(name: string, attributes: Record<string, string | strin
   });
 }
 
-/** An event to apply: its id, when it committed, and the tags it invalidates. */
-export interface ReplayableEvent {
-  eventId: string;
-  /** With the id, names the event even if ids restart (a restored or truncated outbox). */
-  occurredAt: string;
-  tags: string[];
-}
-
 /** The outcome of applying an event: `applied` false when it had been applied already (by `appliedAt`). */
 export interface AppliedEvent {
   applied: boolean;
   appliedAt: number;
 }
 
-/** Writes that committed just before an outage may not have invalidated yet: replay from this much earlier. */
-const REPLAY_MARGIN_MS = 60_000;
-const REPLAY_RETRY_MS = 1_000;
 const OWED_RETRY_MS = 200;
 /** Pause between a write's retries of its invalidation (see owedWaitMs). */
 const WRITE_RETRY_MS = 50;
@@ -83,15 +85,24 @@ const WRITE_RETRY_MS = 50;
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Applies an event's invalidation once: new tokens for its tags and a marker, atomically, unless the
- * marker says it was applied already. KEYS: marker, then tag keys (one slot). ARGV: now, marker TTL, tokens.
+ * Applies one chunk of an event's invalidation: new tokens for its tags, unless the marker says the event was
+ * applied already; the last chunk also sets the marker. An event's chunks run in order, so the marker is set
+ * only once every tag has its new token; chunks repeated after a failure only invalidate again (harmless).
+ * KEYS: marker, then tag keys (one slot). ARGV: now, marker TTL, token TTL, 1 for the last chunk, tokens.
  */
 const APPLY_EVENT = `
 local done = redis.call('GET', KEYS[1])
 if done then return {0, done} end
-for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1]) end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 3], 'PX', ARGV[3]) end
+if ARGV[4] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return {1, ARGV[1]}`;
+
+/** New tokens for tags, each expiring with the longest entry. KEYS: tag keys (one slot). ARGV: token TTL, tokens. */
+const SET_TOKENS = `
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1]) end
+return #KEYS`;
+
+type SetTokensCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>;
 
 type ApplyEventCommand = (numKeys: number, ...args: (string | number)[]) => Promise<[number, string]>;
 
@@ -124,10 +135,11 @@ export class ResponseCache {
   private readonly owedWaitMs: number;
   /** When Redis last answered; an outage replays the outbox from a little before it. */
   private lastOkAt = Date.now();
-  /** Set when Redis was lost: events since then are replayed before the cache is used again. */
-  private replayFrom: number | null = null;
-  private replayFailedAt = 0;
-  private replaying: Promise<boolean> | null = null;
+  /** Owed after losing Redis: events since then are replayed before the cache is used again. */
+  private readonly replay: OutageReplay | null;
+  private readonly generation: Generation;
+  private readonly watchdog: HangWatchdog;
+  private readonly tokenTtlMs: number;
   private settling = false;
   private closed = false;
 
@@ -141,11 +153,25 @@ export class ResponseCache {
     this.appliedMarkerMs = options.appliedMarkerMs ?? 15 * 60_000;
     this.owedWaitMs = options.owedWaitMs ?? 1_000;
     this.stats = new StatsRecorder(options.redis, this.statsKey, options.statsFlushMs);
+    this.tokenTtlMs = ((options.maxTtlSeconds ?? 3_600) * 1_000) + this.graceMs;
     options.redis.defineCommand('crmApplyEvent', { lua: APPLY_EVENT });
-    // A dropped connection opens the breaker at once, so no request waits for a timeout.
-    options.redis.on('close', () => { this.noteOutage(); this.breaker.trip(); });
+    options.redis.defineCommand('crmSetTokens', { lua: SET_TOKENS });
+    this.generation = new Generation(options.redis, this.tagKey(GENERATION_FIELD));
+    this.replay = options.replay ? new OutageReplay(options.replay, (e) => this.applyEvent(e, { strict: true }), options.logger) : null;
+    this.watchdog = new HangWatchdog({
+      redis: options.redis,
+      ...(options.hangThresholdMs ? { thresholdMs: options.hangThresholdMs } : {}),
+      connected: () => this.redis.status === 'ready',
+      onHang: () => { this.options.logger.warn('cache Redis hangs: reads skip it until it answers'); this.breaker.trip(); },
+      shouldProbe: () => this.breaker.state !== 'closed',
+      probe: () => pingRedis(this.redis),
+      onAnswer: () => { this.breaker.success(); void this.settleOwed(); },
+    });
+    // A dropped connection opens the breaker at once, so no request waits for a timeout. The server may come
+    // back restarted or rolled back: the generation is checked again before anything is served.
+    options.redis.on('close', () => { this.generation.reset(); this.noteOutage(); this.breaker.trip(); });
     // A new connection passed its ready check: Redis is back, no need to wait out the breaker.
-    options.redis.on('ready', () => { this.breaker.success(); void this.settleOwed(); });
+    options.redis.on('ready', () => { this.generation.reset(); this.breaker.success(); void this.generation.ensure(); void this.settleOwed(); });
     const onOpen = this.breaker.onOpen;
     this.breaker.onOpen = () => { this.noteOutage(); onOpen?.(); };
     if (isCluster(options.redis)) this.watchCluster(options.redis);
@@ -166,7 +192,8 @@ export class ResponseCache {
     };
     cluster.nodes().forEach(watch);
     cluster.on('+node', watch);
-    cluster.on('-node', (node: Redis) => { if (served.has(node)) this.noteOutage(); });
+    // The tags' master may have been replaced by a replica (another run_id, maybe missing acknowledged writes).
+    cluster.on('-node', (node: Redis) => { if (served.has(node)) { this.generation.reset(); this.noteOutage(); } });
     // A new set of masters (a replica promoted): if the tags' master answers, close the breaker at once, as a
     // standalone connection's ready check does, rather than wait it out.
     let masters = '';
@@ -174,13 +201,14 @@ export class ResponseCache {
       const now = cluster.nodes('master').map((n) => `${n.options.host}:${n.options.port}`).sort().join(',');
       if (now === masters) return;
       masters = now;
+      this.generation.reset();
       if (this.breaker.state === 'closed') return;
       cluster.exists(this.tagKey('~probe')).then(() => { this.breaker.success(); void this.settleOwed(); }, () => undefined);
     });
   }
 
   private noteOutage(): void {
-    if (this.options.replay) this.replayFrom = Math.min(this.replayFrom ?? Infinity, this.lastOkAt);
+    this.replay?.note(this.lastOkAt);
   }
 
   get redis(): RedisClient {
@@ -216,7 +244,9 @@ export class ResponseCache {
     if (this.redis.status !== 'ready' || !this.breaker.allow()) return undefined;
     try {
       // No ioredis span per command: the cache.* spans around these calls say what they did, for less.
-      const result = await context.with(suppressTracing(context.active()), call);
+      const result = await this.watchdog.watch(context.with(suppressTracing(context.active()), call));
+      // Redis hangs: the watchdog opened the breaker; this request reads the database.
+      if (result === ABANDONED) return undefined;
       this.breaker.success();
       this.lastOkAt = Date.now();
       return result;
@@ -246,31 +276,43 @@ export class ResponseCache {
       await this.settleOwed();
       if (this.owedTags.size > 0) return { state: 'unavailable' };
     }
-    if (this.replayFrom !== null && !(await this.replayOutage())) return { state: 'unavailable' };
+    if (!(await this.generationChecked())) return { state: 'unavailable' };
+    if (this.replay?.owed && (this.redis.status !== 'ready' || !(await this.replay.run()))) return { state: 'unavailable' };
+    const generation = this.generation.value;
     const found = await this.guarded(async () => {
-      const tagKeys = tags.map((t) => this.tagKey(t));
+      // The generation is read with the tokens (same slot, one MGET): an entry of an older generation is a miss.
+      const fields = [GENERATION_FIELD, ...tags];
+      const keys = fields.map((t) => this.tagKey(t));
       const [raw, tokens] = await Promise.all([
         this.redis.getBuffer(this.entryKey(key)),
-        tagKeys.length ? this.redis.mget(...tagKeys) : Promise.resolve([] as (string | null)[]),
+        Promise.all(chunked(keys).map((run) => this.redis.mget(...run))).then((runs) => runs.flat()),
       ]);
       const versions: Record<string, string> = {};
       const missing: number[] = [];
-      tags.forEach((tag, i) => {
+      fields.forEach((field, i) => {
         const token = tokens[i];
-        if (token) versions[tag] = token;
-        else missing.push(i);
+        if (token) versions[field] = token;
+        else if (i > 0) missing.push(i);
       });
-      // A tag never seen (or evicted) gets a fresh token; SET NX GET keeps a concurrent writer's token.
+      // A tag never seen (or evicted, or expired) gets a fresh token; SET NX GET keeps a concurrent writer's token.
       await Promise.all(missing.map(async (i) => {
         const token = newToken();
-        const previous = await this.redis.set(tagKeys[i]!, token, 'NX', 'GET');
-        versions[tags[i]!] = previous ?? token;
+        const previous = await this.redis.set(keys[i]!, token, 'PX', this.tokenTtlMs, 'NX', 'GET');
+        versions[fields[i]!] = previous ?? token;
       }));
       return { raw, versions };
     });
     if (!found) return { state: 'unavailable' };
+    if (found.versions[GENERATION_FIELD] !== generation) {
+      // Another replica started a new generation (it saw the restart first), or the key is gone (DELETE /cache):
+      // check again. The entry read was of another generation: a miss, filled under the one checked now (the
+      // tokens were read before the fill reads its data, as always).
+      this.generation.reset();
+      const checked = await this.generation.ensure();
+      return checked ? { state: 'miss', versions: { ...found.versions, [GENERATION_FIELD]: checked.value } } : { state: 'unavailable' };
+    }
     const entry = decodeEntry(found.raw);
-    if (!entry || !tags.every((t) => entry.header.t[t] === found.versions[t])) return { state: 'miss', versions: found.versions };
+    if (!entry || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === found.versions[t])) return { state: 'miss', versions: found.versions };
     if (entry.header.f >= Date.now()) return { state: 'hit', entry };
     return { state: 'expired', entry, versions: found.versions };
   }
@@ -284,17 +326,41 @@ export class ResponseCache {
     });
   }
 
-  /** MSET arguments giving each tag a new, never-reused token. */
-  private newTokens(tags: string[]): string[] {
-    return tags.flatMap((t) => [this.tagKey(t), newToken()]);
+  /**
+   * Verifies the namespace generation after a (re)connection, before anything is served. A new one (Redis
+   * restarted or rolled back) made every entry stored before a miss: no outbox replay is owed any more.
+   */
+  private async generationChecked(): Promise<boolean> {
+    if (this.generation.value !== null) return true;
+    if (this.redis.status !== 'ready' || !this.breaker.allow()) return false;
+    const checked = await this.generation.ensure();
+    if (!checked) {
+      this.breaker.failure();
+      return false;
+    }
+    this.breaker.success();
+    if (checked.changed && this.replay?.owed) {
+      this.replay.cancel();
+      this.options.logger.info({ generation: checked.value }, 'cache Redis restarted or rolled back: new generation, nothing stored before is served');
+    }
+    return true;
+  }
+
+  /** Gives each tag a new, never-reused token (expiring with the longest entry), 500 tags per command. */
+  private async setNewTokens(tags: string[]): Promise<void> {
+    const setTokens = (this.redis as unknown as { crmSetTokens: SetTokensCommand }).crmSetTokens;
+    for (const run of chunked(tags)) {
+      await setTokens.call(this.redis, run.length, ...run.map((t) => this.tagKey(t)), this.tokenTtlMs, ...run.map(newToken));
+      this.watchdog.heard();
+    }
   }
 
   /** Invalidates tags: a new token each. Returns false when Redis could not be reached (the tags are then owed). */
   async invalidateTags(tags: string[]): Promise<boolean> {
     if (tags.length === 0) return true;
     const unique = [...new Set(tags)];
-    return traced('cache.invalidate', { 'cache.tags': unique }, async (span) => {
-      const invalidate = () => this.redis.mset(...this.newTokens(unique));
+    return traced('cache.invalidate', tagAttributes(unique), async (span) => {
+      const invalidate = () => this.setNewTokens(unique).then(() => true);
       const ok = (await this.timed('invalidate', this.guarded(invalidate))) ?? (await this.retryWrite(invalidate, span));
       span.setAttribute('cache.applied', Boolean(ok));
       if (!ok) {
@@ -360,12 +426,22 @@ export class ResponseCache {
   async applyEvent(event: ReplayableEvent, options: { strict?: boolean } = {}): Promise<AppliedEvent | undefined> {
     const { eventId, tags } = event;
     const unique = [...new Set(tags)];
-    return traced('cache.invalidate', { 'cache.tags': unique, 'cache.event_id': eventId }, async (span) => {
+    return traced('cache.invalidate', { ...tagAttributes(unique), 'cache.event_id': eventId }, async (span) => {
       const marker = this.tagKey(`~applied:${eventId}@${Date.parse(event.occurredAt)}`);
-      const keys = [marker, ...unique.map((t) => this.tagKey(t))];
       const apply = (this.redis as unknown as { crmApplyEvent: ApplyEventCommand }).crmApplyEvent;
-      const args = [...keys, Date.now(), this.appliedMarkerMs, ...unique.map(newToken)];
-      const call = () => apply.call(this.redis, keys.length, ...args);
+      const runs = chunked(unique);
+      // Chunk by chunk, in order: the first that finds the marker (applied already) ends it; the last sets it.
+      const call = async () => {
+        const now = Date.now();
+        let result: [number, string] = [0, ''];
+        for (const [i, run] of runs.entries()) {
+          const keys = [marker, ...run.map((t) => this.tagKey(t))];
+          result = await apply.call(this.redis, keys.length, ...keys, now, this.appliedMarkerMs, this.tokenTtlMs, i === runs.length - 1 ? 1 : 0, ...run.map(newToken));
+          this.watchdog.heard();
+          if (result[0] === 0) break;
+        }
+        return result;
+      };
       // The worker (strict) throws instead: its job is retried, with backoff.
       const result = (await this.timed('invalidate', this.guarded(call))) ?? (options.strict ? undefined : await this.retryWrite(call, span));
       if (result) {
@@ -380,29 +456,6 @@ export class ResponseCache {
     });
   }
 
-  /** Replays the outbox since the outage began (once, shared by concurrent lookups). True when done. */
-  private replayOutage(): Promise<boolean> {
-    if (Date.now() - this.replayFailedAt < REPLAY_RETRY_MS || this.redis.status !== 'ready') return Promise.resolve(false);
-    this.replaying ??= (async () => {
-      const from = this.replayFrom!;
-      try {
-        const events = await this.options.replay!(new Date(from - REPLAY_MARGIN_MS));
-        await Promise.all(events.map((e) => this.applyEvent(e, { strict: true })));
-        // Another outage during the replay moved replayFrom: replay again next time.
-        if (this.replayFrom === from) this.replayFrom = null;
-        this.options.logger.info({ events: events.length }, 'cache back: events since the outage re-applied');
-        return this.replayFrom === null;
-      } catch (error) {
-        this.replayFailedAt = Date.now();
-        this.options.logger.warn({ err: (error as Error).message }, 'cache replay after an outage failed; retrying');
-        return false;
-      } finally {
-        this.replaying = null;
-      }
-    })();
-    return this.replaying;
-  }
-
   /** Applies invalidations owed from an outage (retrying every 200 ms) before anything is served from the cache again. */
   private async settleOwed(): Promise<void> {
     if (this.owedTags.size === 0 || this.settling) return;
@@ -410,7 +463,7 @@ export class ResponseCache {
     const tags = [...this.owedTags];
     try {
       if (this.redis.status !== 'ready') throw new Error(`redis is ${this.redis.status}`);
-      await this.redis.mset(...this.newTokens(tags));
+      await this.setNewTokens(tags);
       tags.forEach((t) => this.owedTags.delete(t));
       this.breaker.success();
       this.options.logger.info({ tags }, 'owed cache invalidations applied');
@@ -532,6 +585,7 @@ export class ResponseCache {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.watchdog.stop();
     this.stats.stop();
     await this.stats.flush();
   }
@@ -561,6 +615,11 @@ function humanBytes(bytes: number): string {
 }
 
 const rate = (hits: number, misses: number) => (hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 100);
+
+/** Span attributes naming invalidated tags: the first 100 (an organisation's people can be tens of thousands) and how many. */
+function tagAttributes(tags: string[]): Record<string, string[] | number> {
+  return { 'cache.tags': tags.length > 100 ? tags.slice(0, 100) : tags, 'cache.tags_count': tags.length };
+}
 
 /** A strong ETag: the body's hash. */
 export function etagOf(body: Buffer): string {

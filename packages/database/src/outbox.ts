@@ -87,11 +87,15 @@ export async function markPublished(em: EntityManager, eventIds: string[]): Prom
   await em.execute('update cache_outbox set published_at = clock_timestamp() where id in (select jsonb_array_elements_text(?::jsonb)::bigint)', [JSON.stringify(eventIds)]);
 }
 
-/** Events committed since `since` (published or not): what a replica re-applies after a cache outage. */
-export async function eventsSince(em: EntityManager, since: Date, limit = 100_000): Promise<OutboxEvent[]> {
+/**
+ * One page of the events committed since `since` (published or not), by id: what a replica re-applies after a
+ * cache outage. The next page starts after the last id of this one, so a long outage is read (and retried) a page
+ * at a time rather than in one query that fails as a whole.
+ */
+export async function eventsSince(em: EntityManager, since: Date, page: { afterId?: string | null; limit?: number } = {}): Promise<OutboxEvent[]> {
   const rows = await em.execute<OutboxRow[]>(
-    `select ${COLUMNS} from cache_outbox where occurred_at >= ? order by id limit ?`,
-    [since, limit],
+    `select ${COLUMNS} from cache_outbox where occurred_at >= ? and id > ? order by id limit ?`,
+    [since, page.afterId ?? '0', page.limit ?? 1_000],
   );
   return rows.map(toEvent);
 }

@@ -41,7 +41,7 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
         logger,
         ...(options.namespace ? { namespace: options.namespace } : {}),
         ...(options.statsFlushMs ? { statsFlushMs: options.statsFlushMs } : {}),
-        replay: (since) => eventsSince(orm.em.fork(), since),
+        replay: (since, page) => eventsSince(orm.em.fork(), since, page),
         ...(options.metrics ? { observe: (operation, seconds) => options.metrics!.observeCacheOperation(operation, seconds) } : {}),
       })
     : null;
