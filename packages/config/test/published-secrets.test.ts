@@ -18,7 +18,7 @@ const SECRET_NAMES = 'JWT_SECRET|REDIS_PASSWORD';
 /** The literal values a file assigns to a secret (`JWT_SECRET=x`, `JWT_SECRET: x`, `:-x}` defaults). */
 function secretsIn(text: string): string[] {
   const values = new Set<string>();
-  for (const m of text.matchAll(new RegExp(`(?<!\\{)(?:${SECRET_NAMES})["']?\\s*[:=]\\s*["']?([^\\s"'\`,]+)`, 'g'))) values.add(m[1]!);
+  for (const m of text.matchAll(new RegExp(`(?<!\\{)(?:${SECRET_NAMES})["']?\\s*[:=][ \\t]*["']?([^\\s"'\`,]+)`, 'g'))) values.add(m[1]!);
   for (const m of text.matchAll(new RegExp(`\\$\\{(?:${SECRET_NAMES}):-([^}]+)\\}`, 'g'))) values.add(m[1]!);
   // Interpolations and shell substitutions (`${JWT_SECRET:?...}`, `$(openssl rand -hex 32)`) are not values.
   return [...values].filter((v) => !v.startsWith('$') && !v.startsWith('<') && !/^\|/.test(v));
