@@ -450,13 +450,20 @@ describe('environment', () => {
     // No password in a URL of the ConfigMap either.
     expect(configMaps.flatMap((c) => Object.values(c.data ?? {})).filter((v) => /:\/\/[^/\s]*:[^/\s]*@/.test(v))).toEqual([]);
     for (const { workload, container } of containers) {
-      const literal = (container.env ?? []).filter((e) => SECRET_VARIABLES.includes(e.name) && e.value !== undefined).map((e) => e.name);
+      // An empty value takes a variable away (the worker's JWT_SECRET: it holds no signing key); any other is a leak.
+      const literal = (container.env ?? []).filter((e) => SECRET_VARIABLES.includes(e.name) && e.value !== undefined && e.value !== '').map((e) => e.name);
       expect({ workload, literal }).toEqual({ workload, literal: [] });
       // NODE_ENV=production (the image's) refuses to start without JWT_SECRET: every container needs it.
       const fromSecret = (container.envFrom ?? []).some((f) => f.secretRef?.name === secretName)
         || (container.env ?? []).some((e) => e.name === 'JWT_SECRET' && e.valueFrom?.secretKeyRef?.name === secretName);
       expect({ workload, fromSecret }).toEqual({ workload, fromSecret: true });
     }
+  });
+
+  test('the worker gets no JWT_SECRET: it mints and verifies no token', () => {
+    const workers = containers.filter(({ container }) => container.name === 'cache-worker');
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.container.env).toContainEqual({ name: 'JWT_SECRET', value: '' });
   });
 
   test('the Secret holds marked placeholders only, and no Secret value appears in any other file', () => {
