@@ -15,8 +15,8 @@ const { summarise } = createRequire(import.meta.url)('./test-summary.cjs');
 const rootTests = path.join(root, 'scripts', 'test');
 
 const PARTS = {
-  test: ['turbo', ['run', 'test', '--concurrency=1', '--output-logs=new-only']],
-  'test:cluster': ['turbo', ['run', 'test:cluster', '--concurrency=1', '--output-logs=new-only']],
+  test: ['turbo', ['run', 'test', '--concurrency=1', '--continue', '--output-logs=new-only']],
+  'test:cluster': ['turbo', ['run', 'test:cluster', '--concurrency=1', '--continue', '--output-logs=new-only']],
   root: [process.execPath, [
     '--test', '--test-concurrency=1',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
