@@ -273,6 +273,12 @@ export class ResponseCache {
 
   private async lookupNow(key: string, tags: string[]): Promise<Lookup> {
     if (this.owedTags.size > 0) {
+      // While the breaker says Redis is out, the owed invalidations are retried in the background only: a read
+      // must not wait on a hung server's timeout for them (it reads the database instead).
+      if (this.breaker.state === 'open') {
+        void this.settleOwed();
+        return { state: 'unavailable' };
+      }
       await this.settleOwed();
       if (this.owedTags.size > 0) return { state: 'unavailable' };
     }
