@@ -76,9 +76,12 @@ export function serve(app: Express, options: ServeOptions): Promise<Server> {
     const watch = setInterval(() => {
       if (process.ppid === parent) return;
       clearInterval(watch);
-      stop('parent exited');
+      // Our output went to the parent, which is gone: a line written now would fail (EPIPE), and pino's flush at
+      // exit retries a failed write for ever (sonic-boom), so this process would never end. Write nothing more.
+      options.logger.level = 'silent';
       // Nobody is left to stop us or read our output: never linger, even if a close hangs.
       setTimeout(() => process.exit(1), 5_000).unref();
+      stop('parent exited');
     }, 250);
     watch.unref();
   }
