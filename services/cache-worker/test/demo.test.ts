@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
 import { parseEnv } from '@crm/config';
 import { openQueue, QUEUES } from '@crm/jobs';
+import { freePort, startService, stopProcess, type ServiceName, type ServiceProcess } from './processes';
 import { TEST_QUEUE_URL, waitFor } from './stack';
 
 // `npm run demo` against the three built services running as processes (as `npm start` runs them), with their
@@ -35,45 +36,13 @@ function receiver(): Server {
   });
 }
 
-/** A port in this test's range (3201-3299) that nothing listens on now. */
-async function freePort(from: number): Promise<number> {
-  for (let port = from; port < 3300; port++) {
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false)).listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (free) {
-      await new Promise((resolve) => server.close(resolve));
-      return port;
-    }
-  }
-  throw new Error('no free port in 3201-3299');
-}
-
-interface Service { child: ChildProcess; url: string; output: () => string }
-
-async function startService(name: string, port: number, extra: Record<string, string>): Promise<Service> {
-  let output = '';
-  const child = spawn(process.execPath, [path.join(ROOT, 'services', name, 'dist', 'server.js')], {
-    env: {
-      PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL, QUEUE_REDIS_URL: TEST_QUEUE_URL,
-      CACHE_NAMESPACE: namespace, WARMUP_ON_START: 'false', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100',
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** A built service exporting its spans over OTLP/JSON to `otlp`. */
+function start(name: ServiceName, extra: Record<string, string>): Promise<ServiceProcess> {
+  return startService(name, {
+    NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL, QUEUE_REDIS_URL: TEST_QUEUE_URL,
+    CACHE_NAMESPACE: namespace, WARMUP_ON_START: 'false', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '100',
+    ...extra,
   });
-  child.stdout!.on('data', (c) => { output += c; });
-  child.stderr!.on('data', (c) => { output += c; });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/health`).catch(() => null))?.status === 200, `${name} to answer /health`, 60_000);
-  return { child, url, output: () => output };
-}
-
-async function stop(service: Service | undefined): Promise<void> {
-  if (!service || service.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => service.child.once('exit', resolve));
-  service.child.kill('SIGTERM');
-  await exited;
 }
 
 /** Runs `node scripts/demo.mjs` as `npm run demo` does, and returns its exit code and output. */
@@ -91,7 +60,7 @@ function runDemo(extra: Record<string, string>): Promise<{ code: number | null; 
 }
 
 describe('npm run demo', () => {
-  const services: Service[] = [];
+  const services: ServiceProcess[] = [];
   const otlp = receiver();
   let urls: Record<string, string> = {};
 
@@ -102,20 +71,16 @@ describe('npm run demo', () => {
     await orm.close(true);
     const queues = [QUEUES.invalidation, QUEUES.warmup].map((name) => openQueue(name, { url: TEST_QUEUE_URL }));
     await Promise.all(queues.map((q) => q.obliterate({ force: true }).then(() => q.close())));
-    const otlpPort = await freePort(3201);
+    const otlpPort = await freePort();
     await new Promise<void>((resolve) => otlp.listen(otlpPort, '127.0.0.1', resolve));
-    const orgs = await freePort(otlpPort + 1);
-    const people = await freePort(orgs + 1);
-    const ports = { orgs, people, worker: await freePort(people + 1) };
-    urls = { ORGANISATIONS_API_URL: `http://127.0.0.1:${ports.orgs}`, PEOPLE_API_URL: `http://127.0.0.1:${ports.people}` };
-    const common = { ...urls, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` };
-    services.push(await startService('organisations-api', ports.orgs, { ...common, ORGANISATIONS_API_PORT: String(ports.orgs) }));
-    services.push(await startService('people-api', ports.people, { ...common, PEOPLE_API_PORT: String(ports.people) }));
-    services.push(await startService('cache-worker', ports.worker, { ...common, CACHE_WORKER_PORT: String(ports.worker) }));
+    const common = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` };
+    services.push(await start('organisations-api', common), await start('people-api', common));
+    urls = { ORGANISATIONS_API_URL: services[0]!.url, PEOPLE_API_URL: services[1]!.url };
+    services.push(await start('cache-worker', { ...common, ...urls }));
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(services.map(stop));
+    await Promise.all(services.map(stopProcess));
     await new Promise((resolve) => otlp.close(resolve));
     const redis = new Redis(env.REDIS_URL);
     try {
@@ -149,7 +114,7 @@ describe('npm run demo', () => {
   }, 120_000);
 
   it('says how to start the stack, and exits 1, when the APIs are not running', async () => {
-    const closed = `http://127.0.0.1:${await freePort(3290)}`;
+    const closed = `http://127.0.0.1:${await freePort()}`;
     const demo = await runDemo({ ORGANISATIONS_API_URL: closed, PEOPLE_API_URL: closed, JWT_SECRET: env.JWT_SECRET });
     expect(demo.code).toBe(1);
     expect(demo.stderr).toMatch(/demo failed: cannot reach organisations-api at .* start the stack first \(npm start, or docker compose up\)\./);

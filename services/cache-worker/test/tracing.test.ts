@@ -1,24 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
 import { mintToken } from '@crm/http';
 import { openQueue, QUEUES } from '@crm/jobs';
 import { parseEnv } from '@crm/config';
+import { startService as startProcess, stopProcess as stop, type ServiceName, type ServiceProcess as Running } from './processes';
 import { TEST_QUEUE_URL, waitFor } from './stack';
 
 // The three built services as processes, exporting their spans over OTLP/HTTP to a receiver this test runs:
 // real exports over the wire, as Jaeger would receive them.
 const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL });
 const namespace = `crm-test-${randomUUID().slice(0, 8)}`;
-const SERVICES = {
-  'organisations-api': path.resolve(__dirname, '../../organisations-api/dist/server.js'),
-  'people-api': path.resolve(__dirname, '../../people-api/dist/server.js'),
-  'cache-worker': path.resolve(__dirname, '../dist/server.js'),
-} as const;
 
 interface OtlpSpan {
   service: string;
@@ -81,53 +75,15 @@ function attributesOf(list: { key: string; value: Record<string, unknown> }[] | 
   return out;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-interface Running { child: ChildProcess; url: string; output: () => string }
-
-async function startService(name: keyof typeof SERVICES, receiver: Receiver, protocol: string, extra: Record<string, string> = {}): Promise<Running> {
-  const port = await freePort();
-  const portVariable = { 'organisations-api': 'ORGANISATIONS_API_PORT', 'people-api': 'PEOPLE_API_PORT', 'cache-worker': 'CACHE_WORKER_PORT' }[name];
-  let output = '';
-  const child = spawn(process.execPath, [SERVICES[name]], {
-    env: {
-      PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL,
-      QUEUE_REDIS_URL: TEST_QUEUE_URL, CACHE_NAMESPACE: namespace, WARMUP_ON_START: 'false', [portVariable]: String(port),
-      WARMUP_TOKEN: workerCredentials.WARMUP_TOKEN, // the APIs accept it from the worker's warm-up
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '100',
-      ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** A built service exporting its spans to `receiver` with `protocol`. */
+function startService(name: ServiceName, receiver: Receiver, protocol: string, extra: Record<string, string> = {}): Promise<Running> {
+  return startProcess(name, {
+    NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL,
+    QUEUE_REDIS_URL: TEST_QUEUE_URL, CACHE_NAMESPACE: namespace, WARMUP_ON_START: 'false',
+    WARMUP_TOKEN: workerCredentials.WARMUP_TOKEN, // the APIs accept it from the worker's warm-up
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '100',
+    ...extra,
   });
-  child.stdout!.on('data', (c) => { output += c; });
-  child.stderr!.on('data', (c) => { output += c; });
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitFor(async () => {
-      try {
-        return (await fetch(`${url}/health`)).status === 200;
-      } catch {
-        return false;
-      }
-    }, `${name} to answer /health`, 60_000); // a loaded CI machine can take long to load and instrument the modules
-  } catch (error) {
-    child.kill('SIGKILL'); // a service that never answered must not outlive the test
-    throw error;
-  }
-  return { child, url, output: () => output };
-}
-
-async function stop(running: Running | undefined): Promise<void> {
-  if (!running || running.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => running.child.once('exit', resolve));
-  running.child.kill('SIGTERM');
-  await exited;
 }
 
 const auth = { authorization: `Bearer ${mintToken(env.JWT_SECRET, 'editor')}` };

@@ -55,7 +55,7 @@ describe('a worker whose WARMUP_TOKEN the APIs refuse', () => {
     expect(sample(text, 'cache_warmup_failures_total', 'reason="unauthorized"')).toBe(1);
     expect(sample(text, 'cache_jobs_failed_total', 'queue="cache-warmup"')).toBe(1);
     await waitFor(() => lines.some((l) => l.jobId === 'refused-401'), 'the log line');
-    const logged = lines.filter((l) => l.jobId === 'refused-401' && l.level >= 40); // warnings and errors (the job's summary line is info)
+    const logged = lines.filter((l) => l.jobId === 'refused-401' && Number(l.level) >= 40); // warnings and errors (the job's summary line is info)
     expect(logged).toEqual([expect.objectContaining({ level: 50, msg: 'job failed for good', err: expect.stringContaining('answered 401') })]);
   });
 });

@@ -1,39 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-import path from 'node:path';
 import request from 'supertest';
 import { TEST_DATABASE_URL } from '@crm/database';
 import { warmupJobId } from '@crm/jobs';
+import { freePort, serverOf, spawnCaptured, type Captured } from './processes';
 import { hangingServer, startStack, waitFor, type Stack } from './stack';
 
 // The built worker as a real process (npm test builds first), killed with SIGKILL in the middle of a job.
-const SERVER = path.resolve(__dirname, '../dist/server.js');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startWorker(s: Stack, organisationsApiUrl: string): Promise<{ child: ChildProcess; output: () => string }> {
-  let output = '';
-  const child = spawn(process.execPath, [SERVER], {
-    env: {
-      PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info',
-      // The stack's cache and queues: the local server and the test queue database, or the tests' cluster.
-      DATABASE_URL: TEST_DATABASE_URL, ...s.redisEnv, CACHE_NAMESPACE: s.namespace,
-      ORGANISATIONS_API_URL: organisationsApiUrl, PEOPLE_API_URL: s.people[0]!.url,
-      CACHE_WORKER_PORT: String(await freePort()), WORKER_LOCK_MS: '1000', WARMUP_ON_START: 'false',
-      WARMUP_TOKEN: s.warmupToken, // the reader token the stack minted: the worker has no key to mint one
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c) => { output += c; });
-  child.stderr!.on('data', (c) => { output += c; });
-  return { child, output: () => output };
+function startWorker(s: Stack, organisationsApiUrl: string): Promise<Captured> {
+  return freePort().then((port) => spawnCaptured(serverOf('cache-worker'), {
+    NODE_ENV: 'test', LOG_LEVEL: 'info',
+    // The stack's cache and queues: the local server and the test queue database, or the tests' cluster.
+    DATABASE_URL: TEST_DATABASE_URL, ...s.redisEnv, CACHE_NAMESPACE: s.namespace,
+    ORGANISATIONS_API_URL: organisationsApiUrl, PEOPLE_API_URL: s.people[0]!.url,
+    CACHE_WORKER_PORT: String(port), WORKER_LOCK_MS: '1000', WARMUP_ON_START: 'false',
+    WARMUP_TOKEN: s.warmupToken, // the credential the stack's APIs accept: the worker has no key to mint a token
+  }));
 }
 
 describe('the worker process is killed in the middle of a job', () => {
