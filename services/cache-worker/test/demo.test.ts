@@ -2,11 +2,10 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
 import { parseEnv } from '@crm/config';
 import { openQueue, QUEUES } from '@crm/jobs';
-import { freePort, startService, stopProcess, type ServiceName, type ServiceProcess } from './processes';
+import { deleteNamespaceKeys, freePort, startService, stopProcess, type ServiceName, type ServiceProcess } from './processes';
 import { TEST_QUEUE_URL, waitFor } from './stack';
 
 // `npm run demo` against the three built services running as processes (as `npm start` runs them), with their
@@ -82,15 +81,7 @@ describe('npm run demo', () => {
   afterAll(async () => {
     await Promise.all(services.map(stopProcess));
     await new Promise((resolve) => otlp.close(resolve));
-    const redis = new Redis(env.REDIS_URL);
-    try {
-      for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
-        const keys = await redis.keys(pattern);
-        if (keys.length) await redis.unlink(...keys);
-      }
-    } finally {
-      redis.disconnect();
-    }
+    await deleteNamespaceKeys(env.REDIS_URL, namespace);
   });
 
   it('walks through MISS, HIT, a write, the fresh read on both APIs, the trace and the stats, then cleans up', async () => {

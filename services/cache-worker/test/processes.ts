@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { waitFor } from './stack';
 
 // The built services as real processes (npm test builds first), for the tests that need what only a process
@@ -71,4 +72,17 @@ export async function stopProcess(running: Captured | undefined): Promise<void> 
   const exited = new Promise((resolve) => running.child.once('exit', resolve));
   running.child.kill('SIGTERM');
   await exited;
+}
+
+/** Removes every key a process left in a cache namespace of the test's own (entries, tag tokens, rate limits). */
+export async function deleteNamespaceKeys(redisUrl: string, namespace: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
+      const keys = await redis.keys(pattern);
+      if (keys.length) await redis.unlink(...keys);
+    }
+  } finally {
+    redis.disconnect();
+  }
 }

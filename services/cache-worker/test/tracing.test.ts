@@ -1,12 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
 import { mintToken } from '@crm/http';
 import { openQueue, QUEUES } from '@crm/jobs';
 import { parseEnv } from '@crm/config';
-import { startService as startProcess, stopProcess as stop, type ServiceName, type ServiceProcess as Running } from './processes';
+import { deleteNamespaceKeys, startService as startProcess, stopProcess as stop, type ServiceName, type ServiceProcess as Running } from './processes';
 import { TEST_QUEUE_URL, waitFor } from './stack';
 
 // The three built services as processes, exporting their spans over OTLP/HTTP to a receiver this test runs:
@@ -94,17 +93,7 @@ const workerCredentials = {
 };
 
 /** The services ran in a cache namespace of this test's own: remove its keys. */
-async function deleteNamespace(): Promise<void> {
-  const redis = new Redis(env.REDIS_URL);
-  try {
-    for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
-      const keys = await redis.keys(pattern);
-      if (keys.length) await redis.unlink(...keys);
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
+const deleteNamespace = () => deleteNamespaceKeys(env.REDIS_URL, namespace);
 
 describe('traces exported over OTLP/HTTP (JSON)', () => {
   const receiver = new Receiver();
