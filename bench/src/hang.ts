@@ -8,8 +8,9 @@
  * Settings: READERS (20 concurrent readers), HANG_MS (5000), DB_MS (5), HANG_PORT (7350).
  */
 import { createLogger } from '@crm/telemetry';
-import { createCacheRedis, RedisServer, ResponseCache, waitFor, type Lookup } from '@crm/cache';
+import { RedisServer, ResponseCache, waitFor, type Lookup } from '@crm/cache';
 import { log, positiveNumber, sleep } from './util';
+import { createRedis } from '@crm/redis';
 
 const READERS = positiveNumber('READERS', 20);
 const HANG_MS = positiveNumber('HANG_MS', 5_000);
@@ -30,7 +31,7 @@ function summary(name: string, samples: Sample[]): void {
 async function main(): Promise<void> {
   const logger = createLogger('bench-hang', 'silent');
   const server = await RedisServer.start(PORT);
-  const redis = createCacheRedis(server.url, logger);
+  const redis = createRedis(server.url, 'cache', { logger, name: 'crm-cache' });
   const cache = new ResponseCache({ redis, logger, namespace: 'crm-bench-hang' });
   const samples: Sample[] = [];
   let running = true;

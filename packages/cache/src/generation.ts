@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RedisClient } from './redis';
+import type { RedisClient } from '@crm/redis';
 
 /**
  * The field of a lookup's `versions` (and so of a stored entry's tokens) that holds the namespace generation:

@@ -2,10 +2,6 @@ export { ResponseCache, etagOf, type ResponseCacheOptions, type Lookup, type Cac
 export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
 export { CircuitBreaker } from './breaker';
 export { cacheKey, canonicalJson } from './keys';
-export {
-  createCacheRedis, checkCacheEvictionPolicy, checkQueueEvictionPolicy, clusterOptions, dataNodes, isCluster, logRedisErrors, pingRedis,
-  type CacheRedisOptions, type RedisClient, type RedisNode, type RedisTarget,
-} from './redis';
 export { encodeEntry, decodeEntry, type Entry, type EntryHeader } from './entry';
 export type { CacheResult } from './stats';
 export { DEFAULT_TTLS, ttlFor } from './ttl';

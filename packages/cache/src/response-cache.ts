@@ -6,7 +6,7 @@ import type { Logger } from '@crm/telemetry';
 import { CircuitBreaker } from './breaker';
 import { chunked } from './chunks';
 import { isCommandTimeout, loopStalledRecently, watchLoopLag } from './loop-lag';
-import { dataNodes, isCluster, pingRedis, type RedisClient } from './redis';
+import { dataNodes, isCluster, pingRedis, type RedisClient } from '@crm/redis';
 import { decodeEntry, encodeEntry, type Entry } from './entry';
 import { Generation, GENERATION_FIELD } from './generation';
 import { OutageReplay, type ReplayableEvent, type ReplaySource } from './replay';

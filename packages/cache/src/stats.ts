@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis';
+import type { RedisClient } from '@crm/redis';
 
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'error';
 

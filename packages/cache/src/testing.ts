@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { dataNodes, type RedisClient, type RedisNode, type RedisTarget } from './redis';
+import { dataNodes, type RedisClient, type RedisNode, type RedisTarget } from '@crm/redis';
 import type { ResponseCache } from './response-cache';
 
 export interface RedisServerOptions {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { isCluster, type RedisClient } from './redis';
+import { isCluster, type RedisClient } from '@crm/redis';
 
 /** What a watched call resolves to when the watchdog gave up on it (Redis hangs). */
 export const ABANDONED: unique symbol = Symbol('abandoned');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@crm/telemetry';
-import { createCacheRedis, ResponseCache, testCacheRedis, unreachableTestRedis, type RedisClient } from '../src';
+import { ResponseCache, testCacheRedis, unreachableTestRedis } from '../src';
+import { createRedis, type RedisClient } from '@crm/redis';
 
 // Applied-once events against the tests' Redis (the local server, or the cluster run's cluster), in a namespace of the test's own.
 const logger = createLogger('cache-test', 'silent');
@@ -9,7 +10,7 @@ let cache: ResponseCache;
 const observed: string[] = [];
 
 beforeAll(async () => {
-  redis = createCacheRedis(testCacheRedis(), logger);
+  redis = createRedis(testCacheRedis(), 'cache', { logger, name: 'crm-cache' });
   cache = new ResponseCache({ redis, logger, namespace: `crm-test-${randomUUID().slice(0, 8)}`, observe: (op) => observed.push(op) });
   await new Promise((resolve) => redis.once('ready', resolve));
 });
@@ -47,7 +48,7 @@ it('the same row id with another commit time is another event (ids restart after
 });
 
 it('strict application (the worker) throws when Redis is unreachable, so the job is retried; otherwise it is owed', async () => {
-  const down = createCacheRedis(unreachableTestRedis(), logger);
+  const down = createRedis(unreachableTestRedis(), 'cache', { logger, name: 'crm-cache' });
   const unreachable = new ResponseCache({ redis: down, logger, namespace: 'crm-test-down' });
   try {
     await expect(unreachable.applyEvent(event('1', ['people']), { strict: true })).rejects.toThrow(/unavailable/);

@@ -4,9 +4,8 @@ import request from 'supertest';
 import { createServiceApp, mintToken, OpenApiRegistry } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { Logger } from '@crm/telemetry';
-import {
-  checkCacheEvictionPolicy, createCacheRedis, dataNodes, RedisCluster, ResponseCache, waitFor, type Lookup, type RedisClient, type ReplayableEvent, type ReplayPage,
-} from '../src';
+import { RedisCluster, ResponseCache, waitFor, type Lookup, type ReplayableEvent, type ReplayPage } from '../src';
+import { checkCacheEvictionPolicy, createRedis, dataNodes, type RedisClient } from '@crm/redis';
 
 // The cache on a real Redis Cluster (three masters, three replicas, ports 7101-7106), with two "replicas" of an
 // API (two clients, two caches) sharing it, and an in-memory outbox for the replay after a lost master.
@@ -34,7 +33,7 @@ class Outbox {
 }
 
 async function startReplica(cluster: RedisCluster, outbox: Outbox, replicaLogger: Logger = logger): Promise<Replica> {
-  const redis = createCacheRedis({ clusterNodes: cluster.nodes }, replicaLogger);
+  const redis = createRedis({ clusterNodes: cluster.nodes }, 'cache', { logger: replicaLogger, name: 'crm-cache' });
   const cache = new ResponseCache({ redis, logger: replicaLogger, namespace: NAMESPACE, statsFlushMs: 100, replay: outbox.since });
   await waitFor(() => redis.status === 'ready', 'the cluster client to be ready');
   return { redis, cache };

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '@crm/telemetry';
-import { checkCacheEvictionPolicy, checkQueueEvictionPolicy, RedisServer } from '../src';
+import { RedisServer } from '../src';
+import { checkCacheEvictionPolicy, checkQueueEvictionPolicy } from '@crm/redis';
 
 // Two real servers on spare ports, one configured like the cache Redis, one like the queue Redis.
 const servers: RedisServer[] = [];

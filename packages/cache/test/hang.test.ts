@@ -1,5 +1,6 @@
 import { createLogger } from '@crm/telemetry';
-import { createCacheRedis, RedisServer, ResponseCache, waitFor, waitUntilServing, type RedisClient } from '../src';
+import { RedisServer, ResponseCache, waitFor, waitUntilServing } from '../src';
+import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server the test hangs (SIGSTOP). The client's command timeout is 2 s here (a slow network's
 // setting), so a request that waited for its own timeout would show: the watchdog must answer long before.
@@ -10,7 +11,7 @@ let cache: ResponseCache;
 
 beforeAll(async () => {
   await server.start();
-  redis = createCacheRedis(server.url, logger, { commandTimeout: 2_000 });
+  redis = createRedis(server.url, 'cache', { logger, name: 'crm-cache', commandTimeout: 2_000 });
   cache = new ResponseCache({ redis, logger, namespace: 'crm-hang' });
   await waitUntilServing(cache);
 });

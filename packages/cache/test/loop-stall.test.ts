@@ -1,5 +1,6 @@
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, waitFor, type RedisClient } from '../src';
+import { CircuitBreaker, RedisServer, ResponseCache, waitFor } from '../src';
+import { createRedis, type RedisClient } from '@crm/redis';
 
 // Our own redis-server (a spare port): healthy all along; only this process stalls.
 const server = new RedisServer(6423);
@@ -18,7 +19,7 @@ describe('a stall of this process (not of Redis)', () => {
 
   beforeAll(async () => {
     await server.start();
-    redis = createCacheRedis(server.url, logger);
+    redis = createRedis(server.url, 'cache', { logger, name: 'crm-cache' });
     cache = new ResponseCache({ redis, logger, breaker });
     await waitFor(() => redis.status === 'ready', 'the connection');
   });

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, createCacheRedis, RedisServer, ResponseCache, cacheKey, waitFor, type RedisClient } from '../src';
+import { CircuitBreaker, RedisServer, ResponseCache, cacheKey, waitFor } from '../src';
+import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.
 const server = new RedisServer(6410);
@@ -12,7 +13,7 @@ describe('the cache when Redis hangs or dies', () => {
 
   beforeAll(async () => {
     await server.start();
-    redis = createCacheRedis(server.url, logger);
+    redis = createRedis(server.url, 'cache', { logger, name: 'crm-cache' });
     cache = new ResponseCache({ redis, logger, breaker: new CircuitBreaker(2, 500) });
     await waitFor(() => redis.status === 'ready', 'the connection');
   });
@@ -68,7 +69,7 @@ describe('the cache when Redis hangs or dies', () => {
   });
 
   it("a write whose own connection drops with its invalidation unsent retries once reconnected, before it answers: another replica never serves the old entry", async () => {
-    const other = createCacheRedis(server.url, logger);
+    const other = createRedis(server.url, 'cache', { logger, name: 'crm-cache' });
     const replica = new ResponseCache({ redis: other, logger });
     try {
       await waitFor(() => redis.status === 'ready' && other.status === 'ready', 'both connections');

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@crm/telemetry';
-import { createCacheRedis, RedisServer, ResponseCache, waitFor, waitUntilServing, type Lookup, type RedisClient } from '../src';
+import { RedisServer, ResponseCache, waitFor, waitUntilServing, type Lookup } from '../src';
+import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server that keeps an RDB snapshot (taken only by SAVE), so the test can crash it (SIGKILL) and
 // restart it from an older snapshot: the rollback an RDB/AOF restore brings.
@@ -17,7 +18,7 @@ interface Replica {
 
 const replicas: Replica[] = [];
 async function replica(): Promise<Replica> {
-  const redis = createCacheRedis(server.url, logger);
+  const redis = createRedis(server.url, 'cache', { logger, name: 'crm-cache' });
   // No outbox replay: the restart alone must make every entry stored before it a miss.
   const cache = new ResponseCache({ redis, logger, namespace: 'crm-restart' });
   replicas.push({ redis, cache });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@crm/telemetry';
-import { createCacheRedis, ResponseCache, testCacheRedis, waitFor, type Lookup, type RedisClient } from '../src';
+import { ResponseCache, testCacheRedis, waitFor, type Lookup } from '../src';
 import { TAG_CHUNK } from '../src/chunks';
+import { createRedis, type RedisClient } from '@crm/redis';
 
 // Tag tokens against the tests' Redis (the local server, or the cluster run's cluster), in a namespace of the test's own.
 const logger = createLogger('cache-test', 'silent');
@@ -15,13 +16,13 @@ const sentArgs: number[] = [];
 
 beforeAll(async () => {
   // A patient command timeout: what is tested is how invalidations are cut, not how a busy shared Redis is survived.
-  redis = createCacheRedis(testCacheRedis(), logger, { commandTimeout: 5_000 });
+  redis = createRedis(testCacheRedis(), 'cache', { logger, name: 'crm-cache', commandTimeout: 5_000 });
   const send = redis.sendCommand.bind(redis) as (command: { args: unknown[] }, ...rest: unknown[]) => unknown;
   (redis as unknown as { sendCommand: typeof send }).sendCommand = (command, ...rest) => {
     sentArgs.push(command.args.length);
     return send(command, ...rest);
   };
-  inspect = createCacheRedis(testCacheRedis(), logger, { commandTimeout: 10_000 });
+  inspect = createRedis(testCacheRedis(), 'cache', { logger, name: 'crm-cache', commandTimeout: 10_000 });
   await new Promise((resolve) => redis.once('ready', resolve));
 });
 afterAll(async () => {

@@ -3,6 +3,7 @@ import {
   PostgreSqlConnection, PostgreSqlDriver, TransactionContext,
   type Configuration, type ConnectionType, type EventSubscriber, type MikroORM,
 } from '@mikro-orm/postgresql';
+import { throttledWarn, withTimeout, type Warns } from '@crm/telemetry';
 
 export type ReadTarget = 'replica' | 'primary';
 
@@ -10,7 +11,7 @@ export interface ReplicaRoutingOptions {
   /** Called once per statement that MikroORM sends as a read (outside transactions), with where it went. */
   onRead?: (target: ReadTarget) => void;
   /** Where failures of the check and of replicas are reported (at most one line per 10 s). */
-  logger?: { warn: (details: object, message: string) => void };
+  logger?: Warns;
   /** A check that takes longer falls back to the primary. Default 500 ms. */
   checkTimeoutMs?: number;
   /** After a replica fails, reads skip it for this long. Default 5 s. */
@@ -49,15 +50,6 @@ function replicaUnavailable(error: unknown): boolean {
   return false;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  promise.catch(() => undefined); // a late failure after the timeout is not unhandled
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Chooses, per request, where MikroORM's reads go. A request reads a replica only when that replica has replayed
  * every write acknowledged before its first read: at that read, the primary's WAL position is sampled, then the
@@ -74,10 +66,12 @@ export class ReplicaRouter {
   private replicas: PostgreSqlConnection[] = [];
   private downUntil: number[] = [];
   private next = 0;
-  private lastWarned = 0;
+  private readonly warn: ReturnType<typeof throttledWarn> | null;
   private primaryReader!: PostgreSqlConnection;
 
-  constructor(private readonly options: ReplicaRoutingOptions = {}) {}
+  constructor(private readonly options: ReplicaRoutingOptions = {}) {
+    this.warn = options.logger ? throttledWarn(options.logger) : null;
+  }
 
   /** @internal Called by the driver once its connections exist. */
   attach(primary: PostgreSqlConnection, replicas: PostgreSqlConnection[]): void {
@@ -168,9 +162,7 @@ export class ReplicaRouter {
 
   private replicaFailed(index: number, error: unknown): void {
     this.downUntil[index] = Date.now() + (this.options.retryAfterMs ?? 5_000);
-    if (Date.now() - this.lastWarned < 10_000) return;
-    this.lastWarned = Date.now();
-    this.options.logger?.warn({ err: error instanceof Error ? error.message : String(error), replica: index },
+    this.warn?.({ err: error instanceof Error ? error.message : String(error), replica: index },
       'read replica unavailable: reading the primary');
   }
 

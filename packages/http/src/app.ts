@@ -1,7 +1,7 @@
 import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '@crm/redis';
 import type { TrustProxy } from '@crm/config';
 import { redactUrl, type Logger, type ServiceMetrics } from '@crm/telemetry';
 import { authenticateInSteps, type JwtPolicy } from './auth';
@@ -31,7 +31,7 @@ export interface ServiceAppOptions {
    * in memory). Give a fail-fast client (no offline queue, a short command timeout, e.g. the cache's):
    * when Redis fails, requests pass unlimited rather than wait or fail.
    */
-  rateLimitRedis?: Redis | Cluster | null;
+  rateLimitRedis?: RedisClient | null;
   /** Key prefix of the shared counts (default `crm:ratelimit:`). */
   rateLimitPrefix?: string;
   /** Runs around every API request (e.g. a MikroORM RequestContext). */

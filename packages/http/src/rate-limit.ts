@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type IncrementResponse, type Logger as RateLimitLogger, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { ReplyError, type Cluster, type Redis } from 'ioredis';
-import type { Logger } from '@crm/telemetry';
+import { ReplyError, type Cluster } from 'ioredis';
+import type { RedisClient } from '@crm/redis';
+import { throttledWarn, type Logger } from '@crm/telemetry';
 import { HttpProblem } from './problem';
 
 /** After Redis fails to answer, the rate limiter skips it for this long: no request waits on a hung server. */
@@ -16,7 +17,7 @@ export interface RateLimitOptions {
   /** The budget of routes declared `expensive` (0: no extra budget). */
   expensivePerMinute: number;
   /** Shared counts across replicas (null: per process, in memory). */
-  redis: Redis | Cluster | null;
+  redis: RedisClient | null;
   prefix: string;
   logger: Logger;
 }
@@ -37,7 +38,7 @@ class ReloadingRedisStore extends RedisStore {
  * Each count is one key, used by one-key scripts: fine on a cluster. A script is loaded on every master there
  * (SCRIPT LOAD has no key; EVALSHA runs on the key's master, a promoted replica included after a NOSCRIPT reload).
  */
-function redisRateLimitStore(redis: Redis | Cluster, prefix: string): Store {
+function redisRateLimitStore(redis: RedisClient, prefix: string): Store {
   let skipUntil = 0;
   const call = async (command: string, args: string[]): Promise<unknown> => {
     if (redis.isCluster && command.toUpperCase() === 'SCRIPT' && args[0]?.toUpperCase() === 'LOAD') {
@@ -64,12 +65,8 @@ function redisRateLimitStore(redis: Redis | Cluster, prefix: string): Store {
 
 /** The limiter's error log, at most one line per 10 s: during an outage every request would log one. */
 function rateLimitLogger(logger: Logger): RateLimitLogger {
-  let lastLogged = 0;
-  const log = (error: unknown, message?: string) => {
-    if (Date.now() - lastLogged < 10_000) return;
-    lastLogged = Date.now();
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, message ?? 'rate limiter error');
-  };
+  const warn = throttledWarn(logger);
+  const log = (error: unknown, message?: string) => warn({ err: error instanceof Error ? error.message : String(error) }, message ?? 'rate limiter error');
   return { warn: log, error: log };
 }
 

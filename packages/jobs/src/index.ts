@@ -2,7 +2,7 @@ export {
   QUEUES, QUEUE_PREFIX, JOB_OPTIONS, API_SERVICES, invalidationJob, warmupJob, warmupTarget, invalidationJobId, warmupJobId,
   invalidationJobOf, warmupTargetsFor, type InvalidationJob, type WarmupJob, type WarmupTarget, type ApiService,
 } from './contracts';
-export { createProducerRedis, createQueueConnection, openQueue, jobTelemetry } from './queues';
+export { createQueueConnection, openQueue, jobTelemetry } from './queues';
 export { OutboxRelay, type OutboxRelayOptions } from './relay';
 export { ChangeWriter, type ChangeWriterOptions } from './writer';
 export { createApiRuntime, type ApiRuntime, type ApiRuntimeOptions } from './runtime';

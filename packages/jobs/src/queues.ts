@@ -1,42 +1,17 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
-import { Cluster, Redis } from 'ioredis';
-import { clusterOptions, logRedisErrors, type RedisClient, type RedisTarget } from '@crm/cache';
+import { createRedis, type RedisClient, type RedisTarget } from '@crm/redis';
 import type { Logger } from '@crm/telemetry';
 import { QUEUE_PREFIX } from './contracts';
 
 /**
- * A producer's connection to the queue Redis: a call fails at once while Redis is away instead of waiting
- * in an offline queue (the outbox keeps the event; the relay retries), and a down server is logged, rate-limited.
- * On a cluster, ioredis still retries a command briefly across a failover (the relay bounds a publish at 3 s).
+ * BullMQ's connection for a process that runs workers: one client (the `queue-worker` profile: commands wait for
+ * Redis, as BullMQ requires) that the queues share and the workers duplicate for their blocking reads. `close`
+ * ends it after the queues and workers are closed.
  */
-export function createProducerRedis(target: RedisTarget, logger: Logger, name: string): RedisClient {
-  const perConnection = { connectionName: name, maxRetriesPerRequest: 1, connectTimeout: 1_000, commandTimeout: 2_000 };
-  const client = typeof target === 'string'
-    ? new Redis(target, { ...perConnection, enableOfflineQueue: false, retryStrategy: (attempt) => Math.min(200 * attempt, 2_000) })
-    : new Cluster(target.clusterNodes, clusterOptions({
-        enableOfflineQueue: false,
-        clusterRetryStrategy: (attempt) => Math.min(200 * attempt, 2_000),
-        redisOptions: { ...perConnection, ...(target.password ? { password: target.password } : {}) },
-      }));
-  logRedisErrors(client, logger, 'queue redis error', { redis: name });
-  return client;
-}
-
-/**
- * BullMQ's connection for a process that runs workers. A single server: options, and BullMQ opens its own
- * connections. A cluster: one Cluster the queues share (workers duplicate it for their blocking reads), which
- * `close` ends after the queues and workers are closed. Commands wait for Redis (`maxRetriesPerRequest: null`,
- * as BullMQ requires for workers): a job in hand must finish or be retried, not fail on a failover.
- */
-export function createQueueConnection(target: RedisTarget, logger: Logger, name: string): { connection: ConnectionOptions; close: () => void } {
-  if (typeof target === 'string') return { connection: { url: target, maxRetriesPerRequest: null }, close: () => undefined };
-  const cluster = new Cluster(target.clusterNodes, clusterOptions({
-    clusterRetryStrategy: (attempt) => Math.min(200 * attempt, 2_000),
-    redisOptions: { connectionName: name, maxRetriesPerRequest: null, ...(target.password ? { password: target.password } : {}) },
-  }));
-  logRedisErrors(cluster, logger, 'queue redis error', { redis: name });
-  return { connection: cluster, close: () => cluster.disconnect() };
+export function createQueueConnection(target: RedisTarget, logger: Logger, name: string): { connection: RedisClient; close: () => void } {
+  const connection = createRedis(target, 'queue-worker', { logger, name });
+  return { connection, close: () => connection.disconnect() };
 }
 
 /**

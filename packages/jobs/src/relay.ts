@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import { context } from '@opentelemetry/api';
-import { pingRedis, type RedisClient, type RedisTarget } from '@crm/cache';
+import { createRedis, pingRedis, type RedisClient, type RedisTarget } from '@crm/redis';
 import { claimUnpublished, markPublished, type MikroORM } from '@crm/database';
-import { contextFrom, type Logger } from '@crm/telemetry';
+import { contextFrom, throttledWarn, withTimeout, type Logger } from '@crm/telemetry';
 import { invalidationJobOf, QUEUES } from './contracts';
-import { createProducerRedis, openQueue } from './queues';
+import { openQueue } from './queues';
 
 export interface OutboxRelayOptions {
   orm: MikroORM;
@@ -21,14 +21,6 @@ export interface OutboxRelayOptions {
 /** A hung queue Redis must not hold the claimed rows' locks for long. */
 const PUBLISH_TIMEOUT_MS = 3_000;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`queue did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Publishes outbox rows to the `cache-invalidation` queue. Every API replica and the worker run one:
  * rows are claimed with `FOR UPDATE SKIP LOCKED`, added to BullMQ with ids derived from the rows, and marked
@@ -42,11 +34,13 @@ export class OutboxRelay {
   private stopped = false;
   private connection: RedisClient | null = null;
   private queue: Queue | null = null;
-  private lastWarned = 0;
+  private readonly warn: ReturnType<typeof throttledWarn>;
   /** Rows published by this relay since it started (for tests and logs). */
   published = 0;
 
-  constructor(private readonly options: OutboxRelayOptions) {}
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.warn = throttledWarn(options.logger);
+  }
 
   start(): this {
     this.openQueue(); // connect now, so health is up as soon as the queue Redis is
@@ -87,10 +81,7 @@ export class OutboxRelay {
     } catch (error) {
       // The queue Redis or PostgreSQL failed: start over with a fresh queue connection on the next pass.
       this.dropQueue();
-      if (Date.now() - this.lastWarned > 10_000) {
-        this.lastWarned = Date.now();
-        this.options.logger.warn({ err: (error as Error).message }, 'outbox relay: publishing failed; the events wait in the outbox');
-      }
+      this.warn({ err: (error as Error).message }, 'outbox relay: publishing failed; the events wait in the outbox');
     }
   }
 
@@ -103,7 +94,7 @@ export class OutboxRelay {
       await withTimeout(Promise.all(events.map((event) => {
         const job = invalidationJobOf(event);
         return context.with(contextFrom(event.trace), () => queue.add(job.name, job.data, job.opts));
-      })), PUBLISH_TIMEOUT_MS);
+      })), PUBLISH_TIMEOUT_MS, 'queue');
       await markPublished(em, events.map((e) => e.eventId));
       this.published += events.length;
       return events.length;
@@ -113,7 +104,7 @@ export class OutboxRelay {
   /** The queue is opened lazily and reopened after a failure: BullMQ needs Redis up when a queue is created. */
   private openQueue(): Queue {
     if (!this.queue) {
-      this.connection = createProducerRedis(this.options.queueRedisUrl, this.options.logger, this.options.name ?? 'outbox-relay');
+      this.connection = createRedis(this.options.queueRedisUrl, 'queue-producer', { logger: this.options.logger, name: this.options.name ?? 'outbox-relay' });
       this.queue = openQueue(QUEUES.invalidation, this.connection);
       this.queue.on('error', () => undefined); // connection errors are logged by the connection itself
     }

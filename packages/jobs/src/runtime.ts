@@ -1,8 +1,9 @@
-import { checkCacheEvictionPolicy, createCacheRedis, ResponseCache, type RedisClient, type RedisTarget } from '@crm/cache';
+import { ResponseCache } from '@crm/cache';
 import { eventsSince, type MikroORM } from '@crm/database';
 import { currentTraceContext, type Logger, type ServiceMetrics } from '@crm/telemetry';
 import { OutboxRelay } from './relay';
 import { ChangeWriter } from './writer';
+import { checkCacheEvictionPolicy, createRedis, type RedisClient, type RedisTarget } from '@crm/redis';
 
 export interface ApiRuntimeOptions {
   orm: MikroORM;
@@ -34,7 +35,7 @@ export interface ApiRuntime {
 
 export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
   const { orm, logger } = options;
-  const cacheRedis = options.cacheRedisUrl ? createCacheRedis(options.cacheRedisUrl, logger) : null;
+  const cacheRedis = options.cacheRedisUrl ? createRedis(options.cacheRedisUrl, 'cache', { logger, name: 'crm-cache' }) : null;
   const cache = cacheRedis
     ? new ResponseCache({
         redis: cacheRedis,

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
-import { testRedisEnv, waitUntilServing, type RedisClient, type RedisTarget, type ResponseCache } from '@crm/cache';
+import { testRedisEnv, waitUntilServing, type ResponseCache } from '@crm/cache';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, replicaRouter, truncateAll, TEST_DATABASE_URL, type MikroORM, type ReplicaRouter } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { ApiAppDeps } from './api-process';
 import { createApiRuntime, type ApiRuntime } from './runtime';
+import { type RedisClient, type RedisTarget } from '@crm/redis';
 
 /** A real API on the real test database (emptied first), with the SQL it sends recorded. For the APIs' tests. */
 export interface ApiHarness {

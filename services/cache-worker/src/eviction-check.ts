@@ -1,4 +1,4 @@
-import { checkCacheEvictionPolicy, checkQueueEvictionPolicy, dataNodes, type RedisClient } from '@crm/cache';
+import { checkCacheEvictionPolicy, checkQueueEvictionPolicy, dataNodes, type RedisClient } from '@crm/redis';
 import type { Logger } from '@crm/telemetry';
 
 /** Resolves once the client is connected (it reconnects on its own: this waits, however long that takes). */

@@ -1,12 +1,12 @@
 import { UnrecoverableError, Worker, type Job, type KeepJobs, type Queue } from 'bullmq';
-import { createCacheRedis, ResponseCache, type RedisClient, type RedisTarget } from '@crm/cache';
+import { ResponseCache } from '@crm/cache';
 import { deletePublishedBefore, type MikroORM } from '@crm/database';
 import { createQueueConnection, JOB_OPTIONS, jobTelemetry, openQueue, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { invalidationProcessor } from './jobs/invalidation';
 import { warmupProcessor } from './jobs/warmup';
 import { workerMetrics } from './metrics';
-import { connectRedis } from './redis';
+import { createRedis, type RedisClient, type RedisTarget } from '@crm/redis';
 
 export interface CacheWorkerOptions {
   orm: MikroORM;
@@ -63,14 +63,14 @@ export class CacheWorker {
   constructor(private readonly options: CacheWorkerOptions) {
     const { logger } = options;
     // The worker waits for Redis rather than failing fast: a job in hand must finish or be retried.
-    this.cacheRedis = createCacheRedis(options.cacheRedisUrl, logger, { connectionName: 'cache-worker:cache', commandTimeout: 2_000 });
+    this.cacheRedis = createRedis(options.cacheRedisUrl, 'cache', { logger, name: 'cache-worker:cache', commandTimeout: 2_000 });
     this.cache = new ResponseCache({
       redis: this.cacheRedis,
       logger,
       ...(options.namespace ? { namespace: options.namespace } : {}),
       observe: (operation, seconds) => options.metrics.observeCacheOperation(operation, seconds),
     });
-    this.queueRedis = connectRedis(options.queueRedisUrl, 'cache-worker:queue-probe', logger);
+    this.queueRedis = createRedis(options.queueRedisUrl, 'probe', { logger, name: 'cache-worker:queue-probe' });
     const { connection, close } = createQueueConnection(options.queueRedisUrl, logger, 'cache-worker:queue');
     this.queueConnection = { close };
     this.queues = {

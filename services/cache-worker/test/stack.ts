@@ -5,7 +5,7 @@ import type { Job, Queue } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import type { Express } from 'express';
 import request from 'supertest';
-import { clusterNodesEnv, dataNodes, testRedisCluster, waitUntilServing, type RedisNode, type RedisTarget } from '@crm/cache';
+import { clusterNodesEnv, testRedisCluster, waitUntilServing } from '@crm/cache';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
@@ -16,6 +16,7 @@ import { buildApp as buildPeopleApp } from '../../people-api/src/app';
 import { buildWorkerApp, SERVICE as WORKER_SERVICE } from '../src/app';
 import { redisProbe } from '../src/redis';
 import { CacheWorker } from '../src/worker';
+import { dataNodes, type RedisNode, type RedisTarget } from '@crm/redis';
 
 /**
  * The test queue Redis: a database of its own on the local server, emptied by each stack. Runs at the same time

@@ -2,9 +2,10 @@ import request from 'supertest';
 import { parseEnv } from '@crm/config';
 import { createOrm, prepareTestDatabase, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import { testRedisEnv, unreachableTestRedis, type RedisClient, type RedisTarget } from '@crm/cache';
+import { testRedisEnv, unreachableTestRedis } from '@crm/cache';
 import { buildWorkerApp, SERVICE } from '../src/app';
-import { connectRedis, redisProbe } from '../src/redis';
+import { redisProbe } from '../src/redis';
+import { createRedis, type RedisClient, type RedisTarget } from '@crm/redis';
 
 describe('cache-worker HTTP side', () => {
   let orm: MikroORM;
@@ -23,8 +24,8 @@ describe('cache-worker HTTP side', () => {
   });
 
   const app = (cacheRedis: RedisTarget) => {
-    const cache = connectRedis(cacheRedis, 'test-cache', logger);
-    const queue = connectRedis(env.queueRedis, 'test-queue', logger);
+    const cache = createRedis(cacheRedis, 'probe', { logger, name: 'test-cache' });
+    const queue = createRedis(env.queueRedis, 'probe', { logger, name: 'test-queue' });
     clients.push(cache, queue);
     return buildWorkerApp({ env, orm, logger, metrics: new ServiceMetrics(SERVICE), cacheProbe: redisProbe(cache), queueProbe: redisProbe(queue), adminQueuesToken: null });
   };
