@@ -5,37 +5,32 @@
  *
  * The machine has few cores, so every server is a child process and this process only drives the load.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import { join, relative } from 'node:path';
+import type { Redis } from 'ioredis';
 import { mintToken } from '@crm/http';
-import { cpuSeconds, forkNode, freePort, killAllNow, startNode, stopAll, waitForHealth } from './children';
+import { cpuSeconds, forkNode, freePort, startNode, waitForHealth } from './children';
 import type { CeilingMessage } from './ceiling';
 import { cacheCounters, clearCacheKeys, prepareDatabase, redisCpuSeconds, SIZES } from './data';
-import { runLoad, stopLoad, type Measurement } from './load';
+import { benchScript, DATABASE_URL, JWT_SECRET, NAMESPACE, OUT_DIR, ROOT, serviceEnv, serviceServer, TRACING } from './environment';
+import { runLoad, type Measurement } from './load';
+import { benchRedis } from './redis';
+import { runBenchmark } from './run';
 import { log, positiveNumber, sleep } from './util';
 
-const ROOT = resolve(__dirname, '..', '..');
-const API_SERVER = join(ROOT, 'services', 'organisations-api', 'dist', 'server.js');
-const CEILING_SERVER = join(__dirname, 'ceiling.js');
-const OUTPUT = join(ROOT, 'docs', 'benchmarks', 'cache.json');
+const API_SERVER = serviceServer('organisations-api');
+const CEILING_SERVER = benchScript('ceiling.js');
+const OUTPUT = join(OUT_DIR, 'cache.json');
 
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm_bench';
 // A Redis database of its own, so clearing the application's keys touches nobody else's cache.
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/3';
-const QUEUE_REDIS_URL = process.env.BENCH_QUEUE_REDIS_URL ?? 'redis://127.0.0.1:6379/4';
-const NAMESPACE = 'crm';
 const DURATION = positiveNumber('BENCH_DURATION', 10);
 const WARMUP = positiveNumber('BENCH_WARMUP', 3);
 // More than one round measures each run again, interleaved, and keeps the median: this VM's speed drifts.
 const ROUNDS = Math.round(positiveNumber('BENCH_ROUNDS', 1));
 const WORKERS = Math.round(positiveNumber('BENCH_WORKERS', 2));
-// `off` starts every server with OTEL_SDK_DISABLED=true, to see what tracing costs; by default they trace as deployed.
-const TRACING = process.env.BENCH_TRACING !== 'off' && process.env.OTEL_SDK_DISABLED !== 'true';
 const CONNECTIONS = 64;
-const JWT_SECRET = `bench-${randomBytes(24).toString('hex')}`;
 
 const TARGETS = { speedup: 10, ceilingShare: 0.8, hitP99Ms: 10 } as const;
 
@@ -201,8 +196,7 @@ async function main(): Promise<void> {
   await prepareDatabase(DATABASE_URL, log);
 
   // The benchmark's own connection (clearing keys, reading counters): no reconnecting, a failure ends the run.
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined); // surfaced by the command that fails
+  const redis = benchRedis(REDIS_URL);
   try {
     await redis.connect();
     await run(redis);
@@ -215,21 +209,7 @@ async function run(redis: Redis): Promise<void> {
   log(`redis: ${REDIS_URL}, removed ${await clearCacheKeys(redis, NAMESPACE)} key(s) left by an earlier run`);
 
   const [cachedPort, uncachedPort, ceilingPort] = await Promise.all([freePort(), freePort(), freePort()]);
-  const env = (port: number, cacheEnabled: boolean): NodeJS.ProcessEnv => ({
-    ...process.env,
-    NODE_ENV: 'production',
-    DATABASE_URL,
-    REDIS_URL,
-    // The outbox relay's BullMQ connection: the next database, as by default, named so nothing is implicit.
-    QUEUE_REDIS_URL,
-    CACHE_NAMESPACE: NAMESPACE,
-    CACHE_ENABLED: String(cacheEnabled),
-    ORGANISATIONS_API_PORT: String(port),
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MINUTE: '0',
-    JWT_SECRET,
-    ...(TRACING ? {} : { OTEL_SDK_DISABLED: 'true' }),
-  });
+  const env = (port: number, cacheEnabled: boolean) => serviceEnv(REDIS_URL, { CACHE_ENABLED: String(cacheEnabled), ORGANISATIONS_API_PORT: String(port) });
   const base = { cached: `http://127.0.0.1:${cachedPort}`, uncached: `http://127.0.0.1:${uncachedPort}`, ceiling: `http://127.0.0.1:${ceilingPort}` };
   const cachedApi = startNode('cached', API_SERVER, env(cachedPort, true));
   const uncachedApi = startNode('uncached', API_SERVER, env(uncachedPort, false));
@@ -289,19 +269,4 @@ async function run(redis: Redis): Promise<void> {
   log(`results written to ${relative(ROOT, OUTPUT)} (${OUTPUT})`);
 }
 
-process.once('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write('\ninterrupted: stopping the servers\n');
-    stopLoad();
-    void stopAll().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(() => stopAll())
-  .catch(async (error: unknown) => {
-    process.stderr.write(`bench:cache failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-    await stopAll();
-    process.exitCode = 1;
-  });
+runBenchmark('bench:cache', main);

@@ -1,7 +1,9 @@
+/** The servers a benchmark runs as child processes: start, wait for /health, measure (/proc), stop. */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { waitUntil } from './util';
 
 const running = new Set<ChildProcess>();
 
@@ -43,18 +45,14 @@ export function forkNode(name: string, script: string, env: NodeJS.ProcessEnv): 
 
 /** Resolves once GET /health answers 200; rejects if the child exits first or after `timeoutMs`. */
 export async function waitForHealth(child: ChildProcess, baseUrl: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  await waitUntil(async () => {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${baseUrl}: the server exited (${child.exitCode ?? child.signalCode}) before answering /health`);
     try {
-      const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return;
+      return (await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1_000) })).ok;
     } catch {
-      // not listening yet
+      return false; // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${baseUrl}: /health did not answer 200 within ${timeoutMs} ms`);
+  }, `${baseUrl}: /health did not answer 200`, timeoutMs);
 }
 
 /**

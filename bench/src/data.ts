@@ -1,3 +1,4 @@
+/** The bench database (seeded once, then reused) and, in Redis, the application's cache keys and counters. */
 import { Redis } from 'ioredis';
 import { createOrm, ensureDatabase, migrate, seedDatabase, truncateAll } from '@crm/database';
 

@@ -8,9 +8,11 @@
  * Settings: READERS (20 concurrent readers), HANG_MS (5000), DB_MS (5), HANG_PORT (7350).
  */
 import { createLogger } from '@crm/telemetry';
-import { RedisServer, ResponseCache, waitFor, type Lookup } from '@crm/cache';
-import { log, positiveNumber, sleep } from './util';
+import { ResponseCache, type Lookup } from '@crm/cache';
 import { createRedis } from '@crm/redis';
+import { BenchRedisServer } from './redis';
+import { runBenchmark } from './run';
+import { log, percentile, positiveNumber, sleep, waitUntil } from './util';
 
 const READERS = positiveNumber('READERS', 20);
 const HANG_MS = positiveNumber('HANG_MS', 5_000);
@@ -24,19 +26,19 @@ interface Sample {
 
 function summary(name: string, samples: Sample[]): void {
   const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  log(`${name.padEnd(24)} reads ${String(sorted.length).padStart(6)}  p50 ${at(0.5).toFixed(1).padStart(6)} ms  p95 ${at(0.95).toFixed(1).padStart(6)} ms  max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1).padStart(6)} ms`);
+  const at = (p: number) => percentile(sorted, p, NaN);
+  log(`${name.padEnd(24)} reads ${String(sorted.length).padStart(6)}  p50 ${at(50).toFixed(1).padStart(6)} ms  p95 ${at(95).toFixed(1).padStart(6)} ms  max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1).padStart(6)} ms`);
 }
 
 async function main(): Promise<void> {
   const logger = createLogger('bench-hang', 'silent');
-  const server = await RedisServer.start(PORT);
-  const redis = createRedis(server.url, 'cache', { logger, name: 'crm-cache' });
+  const server = await BenchRedisServer.start(PORT);
+  const redis = createRedis(server.url(), 'cache', { logger, name: 'crm-cache' });
   const cache = new ResponseCache({ redis, logger, namespace: 'crm-bench-hang' });
   const samples: Sample[] = [];
   let running = true;
   try {
-    await waitFor(async () => (await cache.lookup('~ready', [])).state !== 'unavailable', 'the cache');
+    await waitUntil(async () => (await cache.lookup('~ready', [])).state !== 'unavailable', 'the cache did not answer', 15_000);
     const read = async (i: number) => {
       const key = `organisations:detail:${i % 50}`;
       const tags = [`organisation:${i % 50}`];
@@ -55,10 +57,11 @@ async function main(): Promise<void> {
     const readers = Array.from({ length: READERS }, (_, n) => reader(n));
     await sleep(2_000);
     const hangAt = performance.now();
-    await server.pause();
+    server.pause();
     await sleep(HANG_MS);
     const resumeAt = performance.now();
-    await server.resume();
+    server.resume();
+    await server.answering();
     await sleep(2_000);
     running = false;
     await Promise.all(readers);
@@ -76,7 +79,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+runBenchmark('bench-hang', main);

@@ -1,3 +1,4 @@
+/** Driving load with autocannon: every run stoppable at once, and bench:cache's fixed-path runs. */
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 
@@ -25,37 +26,46 @@ export interface Measurement {
   statusCodes: Record<string, number>;
 }
 
-let current: autocannon.Instance | undefined;
+const running = new Set<autocannon.Instance>();
 
-/** Stops the load in progress (SIGINT). */
+/** Stops every autocannon run in progress (SIGINT, a failed benchmark). */
 export function stopLoad(): void {
-  current?.stop();
+  for (const instance of running) instance.stop();
 }
 
-export function runLoad(options: LoadOptions): Promise<Measurement> {
+/** Runs autocannon, stoppable by stopLoad; `started` sees the instance (to listen to its events). */
+export function autocannonRun(options: autocannon.Options, started?: (instance: autocannon.Instance) => void): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    current = autocannon({
-      url: options.baseUrl,
-      connections: options.connections,
-      duration: options.durationSeconds,
-      ...(options.workers > 1 ? { workers: options.workers } : {}),
-      headers: { authorization: `Bearer ${options.token}` },
-      requests: options.paths.map((path) => ({ path })),
-      // A path, not a function: it has to be loadable inside autocannon's worker threads.
-      setupClient: join(__dirname, 'rotate-client.js') as unknown as autocannon.Options['setupClient'],
-    }, (error: unknown, result) => {
-      current = undefined;
-      if (error) return reject(error instanceof Error ? error : new Error(String(error)));
-      resolve({
-        requestsPerSecond: Math.round(result.requests.average),
-        p50Ms: result.latency.p50,
-        p99Ms: result.latency.p99,
-        p999Ms: result.latency.p99_9,
-        requests: result.requests.total,
-        non2xx: result.non2xx,
-        errors: result.errors,
-        statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])),
-      });
+    const instance = autocannon(options, (error: unknown, result) => {
+      running.delete(instance);
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve(result);
     });
+    running.add(instance);
+    started?.(instance);
   });
+}
+
+/** One route's paths at a fixed number of connections (bench:cache), summed up as a Measurement. */
+export async function runLoad(options: LoadOptions): Promise<Measurement> {
+  const result = await autocannonRun({
+    url: options.baseUrl,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    ...(options.workers > 1 ? { workers: options.workers } : {}),
+    headers: { authorization: `Bearer ${options.token}` },
+    requests: options.paths.map((path) => ({ path })),
+    // A path, not a function: it has to be loadable inside autocannon's worker threads.
+    setupClient: join(__dirname, 'rotate-client.js') as unknown as autocannon.Options['setupClient'],
+  });
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    p999Ms: result.latency.p99_9,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count ?? 0])),
+  };
 }

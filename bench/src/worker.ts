@@ -4,34 +4,22 @@
  * warm-up follows) on a queue Redis of its own, starts the workers as real processes, and times the drain.
  * Prints the figures and writes docs/benchmarks/worker.json (docs/scaling.md quotes them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ensureDatabase, migrate } from '@crm/database';
 import { JOB_OPTIONS, QUEUES, invalidationJobId, openQueue } from '@crm/jobs';
-import { freePort, killAllNow, peakRssMiB, startNode, stopAll, waitForHealth } from './children';
+import { freePort, peakRssMiB, startNode, stopAll, waitForHealth } from './children';
+import { DATABASE_URL, OUT_DIR, serviceServer } from './environment';
+import { BenchRedisServer } from './redis';
+import { runBenchmark } from './run';
 import { log, positiveNumber, sleep } from './util';
 
-const ROOT = resolve(__dirname, '..', '..');
-const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/crm_bench';
 const PORT = Math.round(positiveNumber('BENCH_WORKER_REDIS_PORT', 6431));
 const JOBS = Math.round(positiveNumber('BENCH_JOBS', 20_000));
 const CONCURRENCY = Math.round(positiveNumber('BENCH_WORKER_CONCURRENCY', 10));
-
-let redisServer: ChildProcess | undefined;
-
-async function startRedis(): Promise<void> {
-  redisServer = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = new Redis({ port: PORT, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    try { await probe.connect(); await probe.ping(); probe.disconnect(); return; } catch { probe.disconnect(); await sleep(100); }
-  }
-  throw new Error(`redis-server on port ${PORT} did not start`);
-}
 
 interface Round { workers: number; jobs: number; seconds: number; jobsPerSecond: number; peakRssMiB: (number | null)[] }
 
@@ -56,7 +44,7 @@ async function round(workers: number, round: number): Promise<Round> {
   const children: ChildProcess[] = [];
   for (let w = 0; w < workers; w++) {
     const port = await freePort();
-    const child = startNode(`worker-${w}`, join(ROOT, 'services', 'cache-worker', 'dist', 'server.js'), {
+    const child = startNode(`worker-${w}`, serviceServer('cache-worker'), {
       ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'error', OTEL_SDK_DISABLED: 'true',
       DATABASE_URL, REDIS_URL: `redis://127.0.0.1:${PORT}/0`, QUEUE_REDIS_URL: `redis://127.0.0.1:${PORT}/0`,
       CACHE_NAMESPACE: 'crm-benchw', CACHE_WORKER_PORT: String(port),
@@ -87,30 +75,18 @@ async function round(workers: number, round: number): Promise<Round> {
 async function main(): Promise<void> {
   await ensureDatabase(DATABASE_URL);
   await migrate(DATABASE_URL);
-  await startRedis();
+  // No maxmemory policy: the queue's keys must never be evicted.
+  const server = await BenchRedisServer.start(PORT);
   const rounds: Round[] = [];
   try {
     rounds.push(await round(1, 1));
     rounds.push(await round(2, 2));
   } finally {
-    redisServer?.kill('SIGKILL');
+    await server.stop();
   }
-  const out = join(ROOT, 'docs', 'benchmarks');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'worker.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, concurrency: CONCURRENCY, rounds }, null, 2)}\n`);
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(join(OUT_DIR, 'worker.json'), `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, concurrency: CONCURRENCY, rounds }, null, 2)}\n`);
   log(`scaling: 2 workers drain ${(rounds[1]!.jobsPerSecond / rounds[0]!.jobsPerSecond).toFixed(2)}x as fast as 1 (on ${cpus().length} CPUs, Redis included); written docs/benchmarks/worker.json`);
 }
 
-process.once('exit', () => { killAllNow(); redisServer?.kill('SIGKILL'); });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write('\ninterrupted: stopping the workers and Redis\n');
-    void stopAll().finally(() => { redisServer?.kill('SIGKILL'); process.exit(130); });
-  });
-}
-main().catch(async (error: unknown) => {
-  process.stderr.write(`bench:worker failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-  await stopAll();
-  redisServer?.kill('SIGKILL');
-  process.exitCode = 1;
-});
+runBenchmark('bench:worker', main);

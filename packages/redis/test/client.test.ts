@@ -51,7 +51,7 @@ describe('createRedis', () => {
   it('keeps a queue worker command waiting for Redis (BullMQ requires it)', async () => {
     const { logger } = capturedLogger();
     const client = open(NOWHERE, 'queue-worker', { logger, name: 'redis-test-worker' });
-    expect(client.options.maxRetriesPerRequest).toBeNull();
+    expect((client.options as { maxRetriesPerRequest?: number | null }).maxRetriesPerRequest).toBeNull();
     let settled = false;
     client.get('k').then(() => { settled = true; }, () => { settled = true; });
     await until(() => client.status === 'reconnecting', 'a reconnect attempt');

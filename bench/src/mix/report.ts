@@ -1,57 +1,44 @@
 /**
  * What `npm run bench` writes: the figures of each phase, the verdicts against the seed guide's and the
- * issue's targets, as markdown (docs/benchmarks/bench.md) and a chart (bench.svg).
+ * issue's targets, as JSON (docs/benchmarks/bench.json), markdown (bench.md, also printed) and a chart (bench.svg).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join, relative } from 'node:path';
+import { OUT_DIR, ROOT, TRACING } from '../environment';
+import { log } from '../util';
+import { SWEEP_CLASSES, type PhaseResult } from './figures';
+import { CONNECTION_USERS, DURATION, FRESHNESS_WRITE_MS, ORG_CONNECTIONS, OUT_NAME, PEOPLE_CONNECTIONS, SWEEP_SECONDS, WARMUP, WRITE_PCT, ZIPF_S } from './settings';
 
-export type CacheKind = 'none' | 'ours' | 'apicache' | 'bentocache';
-
-export interface Freshness { writes: number; reads: number; stale: number; staleByView: Record<string, number>; errors: number; examples: string[] }
-
-export interface Latency { p50Ms: number; p95Ms: number; p99Ms: number }
-
-export interface ClassFigures extends Latency {
-  requests: number;
-  rps: number;
-  non2xx: number;
-  hitRate?: number;
-  /** Latency of the requests the cache answered (X-Cache: HIT). */
-  hits?: Latency & { requests: number };
+/** Writes <OUT_NAME>.{svg,json,md}, prints the markdown and the run's total time (from `started`). */
+export function writeReport(phases: PhaseResult[], data: Record<string, number>, started: number): void {
+  const results = verdicts(phases);
+  const settings: Settings = { writePercent: WRITE_PCT, warmupSeconds: WARMUP, durationSeconds: DURATION, orgConnections: ORG_CONNECTIONS, peopleConnections: PEOPLE_CONNECTIONS, zipfS: ZIPF_S, tracing: TRACING, data };
+  const md = markdown(phases, results, settings, NOTE);
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(join(OUT_DIR, `${OUT_NAME}.svg`), chart(phases, `npm run bench · ${new Date().toISOString().slice(0, 16)}Z · ${WRITE_PCT}% writes · ${DURATION} s per phase`));
+  writeFileSync(join(OUT_DIR, `${OUT_NAME}.json`), `${JSON.stringify({
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    settings: { ...settings, freshnessWritePauseMs: FRESHNESS_WRITE_MS, connectionUsers: CONNECTION_USERS, sweepSeconds: SWEEP_SECONDS },
+    phases, targets: results,
+  }, null, 2)}\n`);
+  writeFileSync(join(OUT_DIR, `${OUT_NAME}.md`), md);
+  log('');
+  log(md);
+  log(`written: ${['json', 'md', 'svg'].map((e) => relative(ROOT, join(OUT_DIR, `${OUT_NAME}.${e}`))).join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-export interface SweepFigures { rps: number; p50Ms: number; p99Ms: number; hitRate: number | null; errors: number }
+const NOTE = [
+  'DB load is PostgreSQL\'s `pg_stat_database` (xact_commit + xact_rollback; every autocommit statement is a transaction) for the bench database over the measured window, including the freshness checker and the worker.',
+  'Hit rate counts X-Cache on the mix\'s reads (HIT / (HIT + MISS + STALE)); the repeat ceiling is the share of measured reads whose URL had been read before in the same phase (warm-up included): no cache without prefetching can hit more.',
+  'Per-class req/s in a closed-loop mix follows the mix weights, so per-class ratios track the overall one; the read-only sweep measures list, search and stats alone (32 connections, a few URLs each, after one second of fills).',
+  'apicache and bentocache are wired into the same routes with the same tags and the same write path (bench/src/peers.ts), each as its documentation shows; the worker\'s warm-up runs for them too.',
+  'The outage phases stop our cache Redis (own redis-server) for the middle third of the measured window: SIGSTOP (a hung server) or SIGKILL and a restart, empty.',
+  'The connection phase holds one keep-alive connection per user, reading details with 45-60 s think time (autocannon cannot open more connections than requests per second).',
+].join(' ');
 
-export interface PhaseResult {
-  phase: string;
-  cache: CacheKind;
-  durationSeconds: number;
-  rps: number;
-  requests: number;
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  overall: Latency;
-  classes: Record<string, ClassFigures>;
-  xCache: Record<string, number>;
-  hitRate: number | null;
-  /** Share of the measured reads whose URL had been read before in the phase: the best any cache could do without prefetching. */
-  repeatShare: number;
-  dbTransactionsPerSecond: number;
-  dbTuplesReturnedPerSecond: number;
-  invalidationLag: { count: number; p50Ms: number | null; p99Ms: number | null };
-  freshness: Freshness;
-  redis: { usedMemoryBytes: number; keysDb: number };
-  /** Peak resident memory of each process of the phase (MiB). */
-  peakRssMiB: Record<string, number | null>;
-  outage?: { kind: 'hang' | 'kill'; seconds: number; requests: number; non2xx: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number };
-  /** Read-only closed loops on a few list, search and stats URLs, after the mix. */
-  sweep?: Record<string, SweepFigures>;
-  connections?: {
-    users: number; establishedAtEnd: number; establishedPeak: number; requests: number; rps: number;
-    errors: number; timeouts: number; non2xx: number; hitRate: number | null; p50Ms: number; p99Ms: number; maxMs: number;
-  };
-}
-
+/** The run's settings, as the markdown states them. */
 export interface Settings {
   writePercent: number; warmupSeconds: number; durationSeconds: number; orgConnections: number; peopleConnections: number;
   zipfS: number; tracing: boolean; data: Record<string, number>;
@@ -59,7 +46,6 @@ export interface Settings {
 
 export interface Verdict { name: string; value: string; target: string; detail: string; pass: boolean | null }
 
-export const SWEEP_CLASSES = ['org list', 'org search', 'org stats'] as const;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const n = (x: number) => x.toLocaleString('en');
 
@@ -110,6 +96,7 @@ export function verdicts(phases: PhaseResult[]): Verdict[] {
   return out;
 }
 
+/** The report as markdown: the verdicts, then the figures per phase, per class, of the sweep, of memory and of the connection phase. */
 export function markdown(phases: PhaseResult[], results: Verdict[], settings: Settings, note: string): string {
   const lines: string[] = [];
   lines.push('# npm run bench: latest run', '', `${new Date().toISOString()} · ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}) · Node ${process.version} · tracing ${settings.tracing ? 'on' : 'off'}`);

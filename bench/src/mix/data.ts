@@ -1,5 +1,6 @@
+/** `npm run bench`'s data set: bench:cache's database grown to a million interactions. */
 import { createOrm, seedDatabase } from '@crm/database';
-import { prepareDatabase } from './data';
+import { prepareDatabase } from '../data';
 
 /** The issue's sizes: bench:cache's database (organisations, people, mandats) plus 1,000,000 interactions. */
 export const MIX_SIZES = { organisations: 100_000, people: 500_000, mandats: 200_000, interactions: 1_000_000 } as const;
