@@ -1,3 +1,4 @@
+/** The outbox relay: publishes committed outbox rows to the `cache-invalidation` queue, never losing one. */
 import type { Queue } from 'bullmq';
 import { context } from '@opentelemetry/api';
 import { createRedis, pingRedis, type RedisClient, type RedisTarget } from '@crm/redis';
