@@ -7,6 +7,7 @@ import { contextFrom, throttledWarn, withTimeout, type Logger } from '@crm/telem
 import { invalidationJobOf, QUEUES } from './contracts';
 import { openQueue } from './queues';
 
+/** What a relay reads (the outbox), where it publishes (the queue Redis), and how often. */
 export interface OutboxRelayOptions {
   orm: MikroORM;
   /** The queue Redis: a URL or a cluster. */
