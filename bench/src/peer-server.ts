@@ -13,11 +13,11 @@ const dist = join(resolve(__dirname, '..', '..'), 'services', service, 'dist');
 
 // Tracing first, as the service's server.ts does: it patches http, express and pg before they load.
 const { tracing } = require(join(dist, 'instrument.js')) as { tracing: import('@crm/telemetry').Tracing | null };
-const { runApiService } = require('@crm/jobs') as typeof import('@crm/jobs');
+const { runApiService } = require('@crm/service-kit') as typeof import('@crm/service-kit');
 const { peerOverrides, PEERS } = require('./peers') as typeof import('./peers');
 const { buildApp, SERVICE } = require(join(dist, 'app.js')) as {
   SERVICE: string;
-  buildApp: (deps: import('@crm/jobs').ApiAppDeps & { routeOverrides?: unknown }) => Express;
+  buildApp: (deps: import('@crm/service-kit').ApiAppDeps) => Express;
 };
 
 async function main(): Promise<void> {

@@ -10,18 +10,17 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ttlFor } from '@crm/cache';
+import { ttlOf, type CachedView } from '@crm/cache-policy';
 import { tagsForChange, type Change } from '@crm/database';
-import type { ChangeWriter } from '@crm/jobs';
+import type { ChangeWriter } from '@crm/service-kit';
 
 export const PEERS = ['apicache', 'bentocache'] as const;
 export type Peer = (typeof PEERS)[number];
 
-type Tags = (input: { params: any; query: any }) => string[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-
 /** What a service's buildApp takes in place of our route cache and write path. */
 export interface RouteOverrides {
-  cached: (keyPrefix: string, operation: string, tags: Tags) => RequestHandler;
+  /** The peer's middleware for one cached view of the policy: its prefix, operation, TTL and tags. */
+  cached: (view: CachedView) => RequestHandler;
   write: ChangeWriter['write'];
 }
 
@@ -39,7 +38,8 @@ function writeThen(writer: ChangeWriter, invalidate: (tags: string[]) => Promise
   };
 }
 
-const inputOf = (res: Response) => res.locals.input as { params: unknown; query: unknown };
+/** The view's tags for this request's validated input. */
+const tagsOf = (view: CachedView, res: Response) => view.tags(res.locals.input as Parameters<CachedView['tags']>[0]);
 
 // ---------------------------------------------------------------- apicache
 
@@ -56,11 +56,11 @@ function apicacheOverrides(redisUrl: string): (writer: ChangeWriter) => RouteOve
     statusCodes: { include: [200], exclude: [] },
   });
   return (writer) => ({
-    cached: (keyPrefix, operation, tags) => {
-      const middleware = cache.middleware(`${ttlFor(keyPrefix, operation)} seconds`);
+    cached: (view) => {
+      const middleware = cache.middleware(`${ttlOf(view)} seconds`);
       return (req: Request, res: Response, next: NextFunction) => {
         // apicache files an entry under one group: the route's first tag (the entity's, or the list's).
-        (req as Request & { apicacheGroup?: string }).apicacheGroup = tags(inputOf(res))[0];
+        (req as Request & { apicacheGroup?: string }).apicacheGroup = tagsOf(view, res)[0];
         res.setHeader('X-Cache', 'HIT'); // apicache answers a hit itself and calls next() only on a miss
         // node-redis 3 calls back outside the request's async context: bound, so the handler finds its
         // per-request EntityManager (what any apicache + MikroORM user must do).
@@ -98,14 +98,14 @@ async function bentocacheOverrides(redisUrl: string): Promise<(writer: ChangeWri
     },
   });
   return (writer) => ({
-    cached: (keyPrefix, operation, tags) => {
-      const ttl = ttlFor(keyPrefix, operation) * 1_000;
+    cached: (view) => {
+      const ttl = ttlOf(view) * 1_000;
       return (req: Request, res: Response, next: NextFunction) => {
         let filled = false;
         bento.getOrSet({
-          key: `${keyPrefix}:${operation}:${req.originalUrl}`,
+          key: `${view.prefix}:${view.operation}:${req.originalUrl}`,
           ttl,
-          tags: tags(inputOf(res)),
+          tags: tagsOf(view, res),
           // The route handler is the factory: its JSON body is the value (res.json is borrowed for the fill).
           factory: () => new Promise((resolve, reject) => {
             filled = true;

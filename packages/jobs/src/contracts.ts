@@ -1,3 +1,7 @@
+/**
+ * The job contract both sides share (the APIs' and the worker's relays publish, the worker consumes): queue names,
+ * BullMQ's key prefix, each job's zod payload, deterministic job ids and retry options.
+ */
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import type { OutboxEvent } from '@crm/database';
@@ -23,13 +27,17 @@ export const invalidationJob = z.object({
   payload: z.record(z.string(), z.unknown()).default({}),
   trace: z.record(z.string(), z.string()).nullable().default(null),
 });
+/** A parsed `cache-invalidation` job. */
 export type InvalidationJob = z.infer<typeof invalidationJob>;
 
+/** The APIs the worker warms up through. */
 export const API_SERVICES = ['organisations-api', 'people-api'] as const;
+/** One of the APIs the worker warms up through. */
 export type ApiService = (typeof API_SERVICES)[number];
 
 /** A GET to refill through the API itself, so the worker stores exactly the bytes and key a reader would. */
 export const warmupTarget = z.object({ service: z.enum(API_SERVICES), path: z.string().startsWith('/') });
+/** One GET of a warm-up job. */
 export type WarmupTarget = z.infer<typeof warmupTarget>;
 
 /** A `cache-warmup` job. */
@@ -39,10 +47,13 @@ export const warmupJob = z.object({
   targets: z.array(warmupTarget).min(1),
   trace: z.record(z.string(), z.string()).nullable().default(null),
 });
+/** A parsed `cache-warmup` job. */
 export type WarmupJob = z.infer<typeof warmupJob>;
 
-/** Job ids derived from the outbox row: the same row published twice is one job. */
+// Job ids derived from the outbox row: the same row published twice is one job.
+/** The id of an outbox row's invalidation job. */
 export const invalidationJobId = (eventId: string) => `event-${eventId}`;
+/** The id of the warm-up job that follows an outbox row's invalidation. */
 export const warmupJobId = (eventId: string) => `warmup-${eventId}`;
 
 /**
@@ -66,29 +77,4 @@ export function invalidationJobOf(event: OutboxEvent): { name: string; data: Inv
     },
     opts: { ...JOB_OPTIONS, jobId: invalidationJobId(event.eventId) },
   };
-}
-
-/** What to refill after a write: the written entity's detail (unless deleted) and the first page of its default list. */
-export function warmupTargetsFor(job: Pick<InvalidationJob, 'event' | 'entity' | 'id' | 'payload'>): WarmupTarget[] {
-  const deleted = job.event.endsWith('.deleted');
-  const org = (path: string): WarmupTarget => ({ service: 'organisations-api', path });
-  const people = (path: string): WarmupTarget => ({ service: 'people-api', path });
-  switch (job.entity) {
-    case 'organisation':
-      return [...(deleted ? [] : [org(`/organisations/${job.id}`)]), org('/organisations')];
-    case 'produit':
-      return [...(deleted ? [] : [org(`/produits/${job.id}`)]), org('/produits')];
-    case 'mandat': {
-      const organisationId = Number(job.payload.organisationId);
-      return Number.isInteger(organisationId) && organisationId > 0
-        ? [org(`/organisations/${organisationId}`), org(`/organisations/${organisationId}/mandats`)]
-        : [];
-    }
-    case 'person':
-      return [...(deleted ? [] : [people(`/people/${job.id}`)]), people('/people')];
-    case 'interaction':
-      return [people('/interactions')];
-    default:
-      return [];
-  }
 }

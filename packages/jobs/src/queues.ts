@@ -1,3 +1,4 @@
+/** BullMQ queues and connections of the contract: the worker's shared connection, a queue opened with the cluster-safe prefix, tracing. */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import { BullMQOtel } from 'bullmq-otel';
 import { createRedis, type RedisClient, type RedisTarget } from '@crm/redis';

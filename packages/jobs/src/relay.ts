@@ -1,3 +1,4 @@
+/** The outbox relay: publishes committed outbox rows to the `cache-invalidation` queue, never losing one. */
 import type { Queue } from 'bullmq';
 import { context } from '@opentelemetry/api';
 import { createRedis, pingRedis, type RedisClient, type RedisTarget } from '@crm/redis';
@@ -6,6 +7,7 @@ import { contextFrom, throttledWarn, withTimeout, type Logger } from '@crm/telem
 import { invalidationJobOf, QUEUES } from './contracts';
 import { openQueue } from './queues';
 
+/** What a relay reads (the outbox), where it publishes (the queue Redis), and how often. */
 export interface OutboxRelayOptions {
   orm: MikroORM;
   /** The queue Redis: a URL or a cluster. */

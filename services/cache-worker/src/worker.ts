@@ -1,7 +1,8 @@
 import { UnrecoverableError, Worker, type Job, type KeepJobs, type Queue } from 'bullmq';
 import { ResponseCache } from '@crm/cache';
 import { deletePublishedBefore, type MikroORM } from '@crm/database';
-import { createQueueConnection, JOB_OPTIONS, jobTelemetry, openQueue, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService, type WarmupTarget } from '@crm/jobs';
+import { createQueueConnection, JOB_OPTIONS, jobTelemetry, openQueue, OutboxRelay, QUEUE_PREFIX, QUEUES, type ApiService } from '@crm/jobs';
+import { startupWarmupTargets } from '@crm/cache-policy';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { invalidationProcessor } from './jobs/invalidation';
 import { warmupProcessor } from './jobs/warmup';
@@ -32,8 +33,7 @@ export interface CacheWorkerOptions {
   relayPollMs?: number;
 }
 
-/** Startup warm-up: the 100 most recently updated organisations and every produit, with their lists. */
-const STARTUP_ORGANISATIONS = 100;
+/** Start-up warm-up targets per job (the targets themselves are the cache policy's: @crm/cache-policy). */
 const TARGETS_PER_JOB = 25;
 
 /** Failed jobs stay visible a week (much longer than the outbox keeps its rows), at most 10,000 per queue. */
@@ -135,19 +135,10 @@ export class CacheWorker {
     return this;
   }
 
-  /** The 100 most recently updated organisations and all produits, with their lists' first pages. */
+  /** Enqueues the start-up warm-up the cache policy declares (each view's `warmAtStartup`); resolves with the number of targets. */
   async enqueueStartupWarmup(): Promise<number> {
     const em = this.options.orm.em.fork();
-    const [organisations, produits] = await Promise.all([
-      em.execute<{ id: number }[]>('select id from organisation order by updated_at desc, id desc limit ?', [STARTUP_ORGANISATIONS]),
-      em.execute<{ id: number }[]>('select id from produit order by id'),
-    ]);
-    const targets: WarmupTarget[] = [
-      { service: 'organisations-api', path: '/organisations' },
-      { service: 'organisations-api', path: '/produits' },
-      ...organisations.map((o) => ({ service: 'organisations-api' as const, path: `/organisations/${o.id}` })),
-      ...produits.map((p) => ({ service: 'organisations-api' as const, path: `/produits/${p.id}` })),
-    ];
+    const targets = await startupWarmupTargets(async (sql) => (await em.execute<{ id: number }[]>(sql)).map((row) => row.id));
     const startedAt = Date.now();
     const jobs = [];
     for (let i = 0; i < targets.length; i += TARGETS_PER_JOB) {

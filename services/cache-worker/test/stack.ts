@@ -9,7 +9,8 @@ import { clusterNodesEnv, testRedisCluster, waitUntilServing } from '@crm/cache'
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
-import { createApiRuntime, createQueueConnection, openQueue, QUEUES, type ApiRuntime } from '@crm/jobs';
+import { createQueueConnection, openQueue, QUEUES } from '@crm/jobs';
+import { createApiRuntime, type ApiRuntime } from '@crm/service-kit';
 import { createLogger, ServiceMetrics, type Logger } from '@crm/telemetry';
 import { buildApp as buildOrganisationsApp } from '../../organisations-api/src/app';
 import { buildApp as buildPeopleApp } from '../../people-api/src/app';

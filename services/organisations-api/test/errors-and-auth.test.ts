@@ -1,4 +1,4 @@
-import { createApiRuntime } from '@crm/jobs';
+import { createApiRuntime } from '@crm/service-kit';
 import request from 'supertest';
 import jwt from 'jsonwebtoken';
 import { createOrm, Organisation, type MikroORM } from '@crm/database';

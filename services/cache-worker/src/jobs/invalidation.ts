@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { ResponseCache } from '@crm/cache';
-import { invalidationJob, JOB_OPTIONS, warmupJobId, warmupTargetsFor } from '@crm/jobs';
+import { warmupTargetsFor } from '@crm/cache-policy';
+import { invalidationJob, JOB_OPTIONS, warmupJobId } from '@crm/jobs';
 import type { Logger } from '@crm/telemetry';
 import type { WorkerMetrics } from '../metrics';
 

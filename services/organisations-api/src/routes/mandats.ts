@@ -1,11 +1,14 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Mandat, Organisation, TAGS } from '@crm/database';
+import { findPage, LockMode, Mandat, Organisation } from '@crm/database';
 import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createMandatBody, listMandatsQuery, mandatResponse, updateMandatBody } from '../schemas';
 import { mandatJson } from '../serializers';
-import type { RouteDeps } from '../app';
+import { organisationsApi } from '@crm/cache-policy';
+import type { RouteDeps } from '@crm/service-kit';
 
 const TAG = 'mandats';
+
+const { views } = organisationsApi;
 
 /** Mandat routes: an organisation's mandats, one mandat, and writes. */
 export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
@@ -15,7 +18,7 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     method: 'get', path: '/organisations/:id/mandats', tag: TAG, role: 'reader',
     summary: "An organisation's mandats", params: idParams, query: listMandatsQuery,
     response: pageSchema(mandatResponse), errors: [404],
-    middleware: [cached('organisations', 'mandats', ({ params }) => [TAGS.organisation(params.id)])],
+    middleware: [cached(views.organisationMandats)],
     handler: async ({ params, query }) => {
       const order = orderBy(query.sort);
       const page = pageRequest(query, Object.keys(order));
@@ -47,8 +50,7 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
   defineRoute(router, openapi, {
     method: 'get', path: '/mandats/:id', tag: TAG, role: 'reader',
     summary: 'One mandat', params: idParams, response: mandatResponse, errors: [404],
-    // Its organisation is not known before the read, so the tags are its own and the one an organisation's deletion touches.
-    middleware: [cached('organisations', 'mandat', ({ params }) => [TAGS.mandat(params.id), TAGS.mandatDetails])],
+    middleware: [cached(views.mandat)],
     handler: async ({ params }) => {
       const mandat = await orm.em.findOne(Mandat, params.id);
       if (!mandat) throw notFound('Mandat', params.id);

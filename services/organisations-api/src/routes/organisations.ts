@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Mandat, Organisation, Person, raw, TAGS, type EntityManager } from '@crm/database';
+import { findPage, LockMode, Mandat, Organisation, Person, raw, type EntityManager } from '@crm/database';
 import {
   defineRoute, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
   type OpenApiRegistry,
@@ -10,19 +10,21 @@ import {
 } from '../schemas';
 import { contactJson, mandatJson, organisationJson } from '../serializers';
 import { organisationStats } from '../stats';
-import type { RouteDeps } from '../app';
+import { organisationsApi } from '@crm/cache-policy';
+import type { RouteDeps } from '@crm/service-kit';
 
 const TAG = 'organisations';
 const CONTACT_FIELDS = ['id', 'firstName', 'lastName', 'email', 'title', 'organisation'] as const;
 
+const { views } = organisationsApi;
+
 /** Organisation routes: lists, search, stats, detail and writes. */
 export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
-  const listTags = () => [TAGS.organisations];
   defineRoute(router, openapi, {
     method: 'get', path: '/organisations', tag: TAG, role: 'reader',
     summary: 'List organisations, optionally by category; active ones only unless activeOnly=false',
     query: listOrganisationsQuery, response: pageSchema(organisationResponse),
-    middleware: [cached('organisations', 'list', listTags)],
+    middleware: [cached(views.organisations)],
     handler: async ({ query }) => {
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
       const order = orderBy(query.sort);
@@ -36,7 +38,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     method: 'get', path: '/organisations/search', tag: TAG, role: 'reader',
     summary: 'Case-insensitive search on the name (substring; a 1-2 character q matches the start); % and _ match themselves',
     query: searchOrganisationsQuery, response: pageSchema(organisationResponse),
-    middleware: [cached('organisations', 'search', listTags)],
+    middleware: [cached(views.organisationSearch)],
     handler: async ({ query }) => {
       // A trigram index serves 3+ characters anywhere in the name; shorter terms use lower(name) text_pattern_ops.
       const where = query.q.length >= MIN_SUBSTRING_SEARCH
@@ -53,7 +55,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     method: 'get', path: '/organisations/stats', tag: TAG, role: 'reader',
     summary: 'Count and average annual revenue per category, over active organisations',
     response: statsResponse,
-    middleware: [cached('organisations', 'stats', () => [TAGS.organisationStats])],
+    middleware: [cached(views.organisationStats)],
     handler: () => organisationStats(orm.em),
   });
 
@@ -68,7 +70,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     method: 'get', path: '/organisations/:id', tag: TAG, role: 'reader',
     summary: 'One organisation with its mandats and contacts',
     params: idParams, response: organisationDetailResponse, errors: [404],
-    middleware: [cached('organisations', 'detail', ({ params }) => [TAGS.organisation(params.id)])],
+    middleware: [cached(views.organisation)],
     handler: async ({ params }) => {
       const em = orm.em;
       // Three statements whatever the number of mandats and contacts: no N+1.

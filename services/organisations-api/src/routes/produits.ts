@@ -1,18 +1,21 @@
 import type { Router } from 'express';
-import { findPage, Produit, TAGS } from '@crm/database';
+import { findPage, Produit } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createProduitBody, listProduitsQuery, produitResponse, updateProduitBody } from '../schemas';
 import { produitJson } from '../serializers';
-import type { RouteDeps } from '../app';
+import { organisationsApi } from '@crm/cache-policy';
+import type { RouteDeps } from '@crm/service-kit';
 
 const TAG = 'produits';
+
+const { views } = organisationsApi;
 
 /** Produit (product) routes. */
 export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
   defineRoute(router, openapi, {
     method: 'get', path: '/produits', tag: TAG, role: 'reader',
     summary: 'List produits', query: listProduitsQuery, response: pageSchema(produitResponse),
-    middleware: [cached('produits', 'list', () => [TAGS.produits])],
+    middleware: [cached(views.produits)],
     handler: async ({ query }) => {
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
       const order = orderBy(query.sort);
@@ -25,7 +28,7 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
   defineRoute(router, openapi, {
     method: 'get', path: '/produits/:id', tag: TAG, role: 'reader',
     summary: 'One produit', params: idParams, response: produitResponse, errors: [404],
-    middleware: [cached('produits', 'detail', ({ params }) => [TAGS.produit(params.id)])],
+    middleware: [cached(views.produit)],
     handler: async ({ params }) => {
       const produit = await orm.em.findOne(Produit, params.id);
       if (!produit) throw notFound('Produit', params.id);

@@ -1,12 +1,13 @@
 import type { Router } from 'express';
-import { findPage, Interaction, LockMode, Person, TAGS, type EntityManager } from '@crm/database';
+import { findPage, Interaction, LockMode, Person, type EntityManager } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry, type PageInput } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
   createInteractionBody, interactionResponse, listInteractionsQuery, listPersonInteractionsQuery, updateInteractionBody,
 } from '../schemas';
 import { interactionJson } from '../serializers';
-import type { RouteDeps } from '../app';
+import { peopleApi } from '@crm/cache-policy';
+import type { RouteDeps } from '@crm/service-kit';
 
 const TAG = 'interactions';
 
@@ -18,14 +19,15 @@ async function interactionsPage(em: EntityManager, where: object, query: PageInp
   return pageOf(items.map(interactionJson), total, page, nextKey);
 }
 
+const { views } = peopleApi;
+
 /** Interaction routes: a person's interactions, the filtered list, one interaction, and writes. */
 export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
-  const listTags = () => [TAGS.interactions];
   defineRoute(router, openapi, {
     method: 'get', path: '/people/:id/interactions', tag: TAG, role: 'reader',
     summary: "A person's interactions, most recent first by default",
     params: idParams, query: listPersonInteractionsQuery, response: pageSchema(interactionResponse), errors: [404],
-    middleware: [cached('interactions', 'by-person', ({ params }) => [TAGS.personInteractions(params.id), TAGS.allPersonInteractions])],
+    middleware: [cached(views.personInteractions)],
     handler: async ({ params, query }) => {
       const [page, people] = await Promise.all([
         interactionsPage(orm.em, { person: params.id }, query),
@@ -40,7 +42,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     method: 'get', path: '/interactions', tag: TAG, role: 'reader',
     summary: 'List interactions, optionally of one person and/or one organisation; most recent first by default',
     query: listInteractionsQuery, response: pageSchema(interactionResponse),
-    middleware: [cached('interactions', 'list', listTags)],
+    middleware: [cached(views.interactions)],
     handler: async ({ query }) => {
       const where = {
         ...(query.personId === undefined ? {} : { person: query.personId }),
@@ -73,8 +75,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
   defineRoute(router, openapi, {
     method: 'get', path: '/interactions/:id', tag: TAG, role: 'reader',
     summary: 'One interaction', params: idParams, response: interactionResponse, errors: [404],
-    // Its person is not known before the read, so the tags are its own and the one a person's or organisation's deletion touches.
-    middleware: [cached('interactions', 'detail', ({ params }) => [TAGS.interaction(params.id), TAGS.interactionDetails])],
+    middleware: [cached(views.interaction)],
     handler: async ({ params }) => {
       const interaction = await orm.em.findOne(Interaction, params.id);
       if (!interaction) throw notFound('Interaction', params.id);

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Person, raw, TAGS, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
+import { findPage, LockMode, Person, raw, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
 import {
   defineRoute, HttpProblem, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
   type OpenApiRegistry, type PageInput,
@@ -9,11 +9,14 @@ import {
   createPersonBody, listPeopleQuery, personDetailResponse, personResponse, searchPeopleQuery, updatePersonBody,
 } from '../schemas';
 import { organisationSummaryJson, personJson } from '../serializers';
-import type { RouteDeps } from '../app';
+import { peopleApi } from '@crm/cache-policy';
+import type { RouteDeps } from '@crm/service-kit';
 
 const TAG = 'people';
 const PERSON_COLUMNS = ['id', 'firstName', 'lastName', 'email', 'phone', 'title', 'organisation', 'createdAt', 'updatedAt'] as const;
 const DETAIL_FIELDS = [...PERSON_COLUMNS, 'organisation.id', 'organisation.name', 'organisation.category'] as const;
+
+const { views } = peopleApi;
 
 /**
  * The contract's `name` sort is the family name, then the given name, then id (so pages never overlap), all in one
@@ -50,12 +53,11 @@ async function flushPerson(em: EntityManager): Promise<void> {
 
 /** Person routes: list, search, detail and writes. */
 export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, cached, write }: RouteDeps): void {
-  const listTags = () => [TAGS.people];
   defineRoute(router, openapi, {
     method: 'get', path: '/people', tag: TAG, role: 'reader',
     summary: 'List people, optionally those of one organisation; sort by name orders by last name then first name',
     query: listPeopleQuery, response: pageSchema(personResponse),
-    middleware: [cached('people', 'list', listTags)],
+    middleware: [cached(views.people)],
     handler: async ({ query }) => {
       const where = query.organisationId === undefined ? {} : { organisation: query.organisationId };
       return peoplePage(orm.em, where, query);
@@ -66,7 +68,7 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     method: 'get', path: '/people/search', tag: TAG, role: 'reader',
     summary: 'Case-insensitive search on first name, last name or email (substring; a 1-2 character q matches the start); % and _ match themselves',
     query: searchPeopleQuery, response: pageSchema(personResponse),
-    middleware: [cached('people', 'search', listTags)],
+    middleware: [cached(views.peopleSearch)],
     handler: async ({ query }) => {
       // Trigram indexes serve 3+ characters anywhere; shorter terms use the lower(column) text_pattern_ops indexes.
       const where = query.q.length >= MIN_SUBSTRING_SEARCH
@@ -80,8 +82,7 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     method: 'get', path: '/people/:id', tag: TAG, role: 'reader',
     summary: 'One person, with their organisation (id, name, category) or null',
     params: idParams, response: personDetailResponse, errors: [404],
-    // The embedded organisation is covered too: organisation writes invalidate person:<id> of each of its people.
-    middleware: [cached('people', 'detail', ({ params }) => [TAGS.person(params.id)])],
+    middleware: [cached(views.person)],
     handler: async ({ params }) => {
       // One statement (a left join), whether or not the person has an organisation; the
       // organisation's side selects only the three columns the detail shows.

@@ -1,10 +1,12 @@
+/** An API process's runtime around its routes: the response cache, the outbox relay and the write path, opened and closed together. */
 import { ResponseCache } from '@crm/cache';
 import { eventsSince, type MikroORM } from '@crm/database';
 import { currentTraceContext, type Logger, type ServiceMetrics } from '@crm/telemetry';
-import { OutboxRelay } from './relay';
-import { ChangeWriter } from './writer';
+import { OutboxRelay } from '@crm/jobs';
 import { checkCacheEvictionPolicy, createRedis, type RedisClient, type RedisTarget } from '@crm/redis';
+import { ChangeWriter } from './writer';
 
+/** What `createApiRuntime` connects to, and how. */
 export interface ApiRuntimeOptions {
   orm: MikroORM;
   logger: Logger;
@@ -33,6 +35,7 @@ export interface ApiRuntime {
   close: () => Promise<void>;
 }
 
+/** Opens an API's runtime: the cache client and response cache (unless disabled), the relay (when a queue is given), the writer. */
 export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
   const { orm, logger } = options;
   const cacheRedis = options.cacheRedisUrl ? createRedis(options.cacheRedisUrl, 'cache', { logger, name: 'crm-cache' }) : null;

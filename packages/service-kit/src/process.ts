@@ -1,19 +1,13 @@
+/** The process start-up of an API: configuration, telemetry, the ORM, the runtime, the app, and a graceful shutdown. */
 import type { Express } from 'express';
 import { loadEnv, type Env } from '@crm/config';
-import { createOrm, type MikroORM } from '@crm/database';
+import { createOrm } from '@crm/database';
 import { serve } from '@crm/http';
-import { createLogger, ServiceMetrics, type Logger, type Tracing } from '@crm/telemetry';
-import { createApiRuntime, type ApiRuntime } from './runtime';
+import { createLogger, ServiceMetrics, type Tracing } from '@crm/telemetry';
+import type { ApiAppDeps } from './app';
+import { createApiRuntime } from './runtime';
 
-/** What each API's `buildApp` takes. */
-export interface ApiAppDeps {
-  env: Env;
-  orm: MikroORM;
-  logger: Logger;
-  metrics: ServiceMetrics;
-  runtime: ApiRuntime;
-}
-
+/** How to run one API: its name, its port, its app. */
 export interface ApiServiceOptions {
   service: string;
   port: (env: Env) => number;

@@ -1,7 +1,9 @@
+/** The write path: a change and its outbox event in one transaction, then the invalidation before the write answers. */
 import type { ResponseCache } from '@crm/cache';
 import { eventForChange, recordEvent, type Change, type EntityManager, type MikroORM, type OutboxEvent } from '@crm/database';
-import type { OutboxRelay } from './relay';
+import type { OutboxRelay } from '@crm/jobs';
 
+/** What the write path needs: the ORM, the cache it invalidates, the relay it kicks. */
 export interface ChangeWriterOptions {
   orm: MikroORM;
   /** null when CACHE_ENABLED=false. */

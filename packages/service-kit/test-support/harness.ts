@@ -1,3 +1,7 @@
+/**
+ * The APIs' test harness (`@crm/service-kit/testing`, for tests only): one API built on the real test database and,
+ * when asked, a real response cache in a key namespace of its own.
+ */
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { testRedisEnv, waitUntilServing, type ResponseCache } from '@crm/cache';
@@ -5,9 +9,8 @@ import { parseEnv, type Env } from '@crm/config';
 import { createOrm, prepareTestDatabase, replicaRouter, truncateAll, TEST_DATABASE_URL, type MikroORM, type ReplicaRouter } from '@crm/database';
 import { mintToken, type Role } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import type { ApiAppDeps } from './api-process';
-import { createApiRuntime, type ApiRuntime } from './runtime';
-import { type RedisClient, type RedisTarget } from '@crm/redis';
+import type { RedisClient, RedisTarget } from '@crm/redis';
+import { createApiRuntime, type ApiAppDeps, type ApiRuntime } from '../src';
 
 /** A real API on the real test database (emptied first), with the SQL it sends recorded. For the APIs' tests. */
 export interface ApiHarness {
@@ -27,6 +30,7 @@ export interface ApiHarness {
   close: () => Promise<void>;
 }
 
+/** How to start a harness: environment overrides, a real cache, its Redis and namespace. */
 export interface ApiHarnessOptions {
   /** Overrides; DATABASE_URL and DATABASE_REPLICA_URLS run the API on another primary and its replicas (startReplicaCluster). */
   env?: Record<string, string>;
@@ -42,6 +46,7 @@ export interface ApiHarnessOptions {
   skipReplicaFreshnessCheck?: boolean;
 }
 
+/** Starts one API (`buildApp` of its app.ts) on the emptied test database; `close` undoes everything. */
 export async function startApiHarness(service: string, buildApp: (deps: ApiAppDeps) => Express, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   // A test that names its own Redis (a server it hangs or kills) keeps it on the cluster run too.
   const ownRedis = options.redisUrl !== undefined || ['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'].some((name) => options.env?.[name] !== undefined);

@@ -1,0 +1,34 @@
+/**
+ * The per-route cache middleware, fed by the cache policy: `cached(view)` is `cacheResponse` (@crm/cache) with the
+ * view's prefix, operation, TTL (after `CACHE_TTL_<PREFIX>`) and tags, and admins bypass it (always fresh data).
+ */
+import type { Request, RequestHandler } from 'express';
+import { cacheResponse, type CacheResult, type ResponseCache } from '@crm/cache';
+import { ttlOf, type CachedView } from '@crm/cache-policy';
+
+/** Builds a route's cache middleware from one of the API's views. */
+export type CachedMiddleware = (view: CachedView) => RequestHandler;
+
+/** What every cached route of an API shares. */
+export interface ViewCacheOptions {
+  /** null when CACHE_ENABLED=false: every read goes to the database, marked BYPASS. */
+  cache: ResponseCache | null;
+  /** `CACHE_TTL_<PREFIX>` overrides (env.cacheTtlOverrides). */
+  ttlOverrides?: Record<string, number>;
+  /** Counts each cached route's result (for `cache_requests_total`). */
+  onResult?: (prefix: string, result: CacheResult) => void;
+}
+
+/** Admins always read fresh data (`X-Cache: BYPASS`). */
+const isAdmin = (req: Request) => req.principal?.role === 'admin';
+
+/** The cache middleware factory of an API's routes: one `cacheResponse` per view, with admin bypass. */
+export function viewCache(options: ViewCacheOptions): CachedMiddleware {
+  const context = { cache: options.cache, bypass: isAdmin, ...(options.onResult ? { onResult: options.onResult } : {}) };
+  return (view) => cacheResponse(context, {
+    keyPrefix: view.prefix,
+    operation: view.operation,
+    ttl: ttlOf(view, options.ttlOverrides),
+    tags: (input) => view.tags(input),
+  });
+}
