@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import { cacheAdminRoutes, routeCache } from '@crm/cache';
+import { cacheAdminRoutes, routeCache, serveStaleOnFailure } from '@crm/cache/express';
 import type { Env } from '@crm/config';
 import { databaseProbe, requestContext, type MikroORM } from '@crm/database';
 import type { ApiRuntime, ChangeWriter } from '@crm/jobs';
@@ -49,6 +49,8 @@ export function buildApp(deps: AppDeps): Express {
     rateLimitPrefix: `${cache?.namespace ?? 'crm'}-ratelimit:`,
     health: { database: databaseProbe(deps.orm), cache: cache ? () => cache.ping() : null, queue: deps.runtime.queueProbe },
     perRequest: requestContext(deps.orm),
+    // Grace: an expired entry is served when the database fails while refreshing it.
+    errorHandlers: [serveStaleOnFailure()],
     routes: (api) => {
       const routeDeps: RouteDeps = {
         orm: deps.orm,

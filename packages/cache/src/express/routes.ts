@@ -1,11 +1,16 @@
+/**
+ * The routes' side of the cache: the per-route middleware factory with the contract's TTLs and admin bypass, and
+ * the contract's cache admin routes (stats, invalidation, clearing).
+ */
 import type { Request, RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { defineRoute, HttpProblem, type OpenApiRegistry } from '@crm/http';
+import type { ResponseCache } from '../response-cache';
+import type { CacheResult } from '../stats';
+import { ttlFor } from '../ttl';
 import { cacheResponse } from './middleware';
-import type { ResponseCache } from './response-cache';
-import type { CacheResult } from './stats';
-import { ttlFor } from './ttl';
 
+/** What routeCache needs: the cache, TTL overrides, where results are counted. */
 export interface RouteCacheOptions {
   /** null when CACHE_ENABLED=false. */
   cache: ResponseCache | null;
