@@ -17,6 +17,7 @@ export type FillLock = { state: 'acquired'; token: string } | { state: 'held' } 
 
 const RELEASE_FILL = luaScript('release-fill');
 
+/** What fill locks work with. */
 export interface FillLocksOptions {
   redis: RedisClient;
   keys: CacheKeys;

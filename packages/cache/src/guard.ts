@@ -17,6 +17,7 @@ import { ABANDONED, HangWatchdog } from './watchdog';
 /** A guarded call's outcome: its value, or unavailable (skipped, failed or abandoned; `cause` when it failed). */
 export type Guarded<T> = { ok: true; value: T } | { ok: false; cause?: unknown };
 
+/** The guarded client and what to tell when Redis is back. */
 export interface RedisGuardOptions {
   redis: RedisClient;
   logger: Logger;
@@ -27,6 +28,7 @@ export interface RedisGuardOptions {
   onBack: () => void;
 }
 
+/** Guards every call of one cache to its Redis (see the opening comment). */
 export class RedisGuard {
   readonly breaker: CircuitBreaker;
   private readonly watchdog: HangWatchdog;

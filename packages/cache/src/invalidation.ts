@@ -32,6 +32,7 @@ type ScriptAnswer = [number, string];
 /** Pause between a write's retries of its invalidation (see owedWaitMs). */
 const WRITE_RETRY_MS = 50;
 
+/** What invalidation works with. */
 export interface InvalidationOptions {
   redis: RedisClient;
   keys: CacheKeys;

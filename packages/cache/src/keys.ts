@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 
 /** Serialises with sorted object keys, so parameter order never changes a key. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)

@@ -18,6 +18,7 @@ export type Lookup =
   | { state: 'miss'; versions: Record<string, string> }
   | { state: 'unavailable' };
 
+/** What a lookup reads with. */
 export interface LookupContext {
   redis: RedisClient;
   keys: CacheKeys;

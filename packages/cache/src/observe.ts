@@ -1,6 +1,7 @@
 /** What the cache tells tracing and metrics: its `cache.*` spans and the timing of each operation against Redis. */
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 
+/** The cache's tracer (spans `cache.get`, `cache.set`, `cache.invalidate`). */
 export const tracer = trace.getTracer('@crm/cache');
 
 /** Runs `work` in a span that ends with it (an error marks the span). */

@@ -18,6 +18,7 @@ import { OutageRecovery } from './recovery';
 import type { ReplayableEvent, ReplaySource } from './replay';
 import { readStats, StatsRecorder, type CacheResult, type CacheStats } from './stats';
 
+/** How a ResponseCache is set up: its Redis and logger, and the tuning every default of which suits production. */
 export interface ResponseCacheOptions {
   /** A single server or a cluster (see keys.ts for how keys stay in one slot per command). */
   redis: RedisClient;
