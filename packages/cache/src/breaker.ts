@@ -7,8 +7,7 @@ export class CircuitBreaker {
   private failures = 0;
   private openedAt = 0;
   private probing = false;
-  /** Called when the breaker closes again after having been open. */
-  onRecover?: () => void;
+  /** Called when a closed breaker opens (an outage starts). */
   onOpen?: () => void;
 
   constructor(private readonly failureThreshold = 3, private readonly openMs = 5_000) {}
@@ -27,12 +26,11 @@ export class CircuitBreaker {
     return true;
   }
 
+  /** A call was answered: closes the breaker. */
   success(): void {
-    const wasOpen = this.openedAt !== 0;
     this.failures = 0;
     this.openedAt = 0;
     this.probing = false;
-    if (wasOpen) this.onRecover?.();
   }
 
   /** A failed call that says nothing about the server: ends a half-open trial without changing the state. */
@@ -40,6 +38,7 @@ export class CircuitBreaker {
     this.probing = false;
   }
 
+  /** A call failed: opens the breaker after `failureThreshold` in a row (at once while half-open). */
   failure(): void {
     this.probing = false;
     this.failures++;

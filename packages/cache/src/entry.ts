@@ -2,6 +2,9 @@
  * A cached response as stored in Redis: one header line of JSON, then the body bytes unchanged,
  * so a hit sends the stored bytes without parsing or re-serialising the body.
  */
+import { createHash } from 'node:crypto';
+
+/** An entry's header line. */
 export interface EntryHeader {
   /** Strong ETag of the body. */
   e: string;
@@ -13,6 +16,7 @@ export interface EntryHeader {
   c: string;
 }
 
+/** An entry read back: its header and its body. */
 export interface Entry {
   header: EntryHeader;
   body: Buffer;
@@ -20,6 +24,7 @@ export interface Entry {
 
 const NEWLINE = 0x0a;
 
+/** The bytes stored for a response. */
 export function encodeEntry(header: EntryHeader, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from(JSON.stringify(header)), Buffer.from([NEWLINE]), body]);
 }
@@ -36,4 +41,9 @@ export function decodeEntry(raw: Buffer | null): Entry | null {
   } catch {
     return null;
   }
+}
+
+/** A strong ETag: the body's hash. */
+export function etagOf(body: Buffer): string {
+  return `"${createHash('sha1').update(body).digest('base64url')}"`;
 }

@@ -1,29 +1,20 @@
+/**
+ * The namespace generation: `<run_id of the server that wrote it>:<random>`, verified once per connection.
+ * A server restarted empty has none; one restarted from an older snapshot (RDB/AOF) or a promoted replica has one
+ * written by another run_id. Either way every entry stored before is invalid, and a new generation says so in O(1).
+ * The check and the bump are one script (lua/ensure-generation.lua), so replicas reconnecting at once agree: the
+ * first bumps, the others read its value (one bump per boot).
+ */
 import { randomBytes } from 'node:crypto';
 import type { RedisClient } from '@crm/redis';
+import { luaScript } from './lua';
 
-/**
- * The field of a lookup's `versions` (and so of a stored entry's tokens) that holds the namespace generation:
- * an entry is valid only while the generation it was filled under is still the server's.
- */
-export const GENERATION_FIELD = '~gen';
-
-/**
- * Reads the generation, or starts a new one when it was not written by this very server process.
- * The generation is `<run_id of the server that wrote it>:<random>`. A server restarted empty has none; one
- * restarted from an older snapshot (RDB/AOF) or a promoted replica has one written by another run_id. Either
- * way every entry stored before is invalid, and a new generation says so in O(1). The check and the bump are one
- * script, so replicas reconnecting at once agree: the first bumps, the others read its value (one bump per boot).
- * KEYS: the generation key. ARGV: a random suffix for a new generation.
- */
-const ENSURE_GENERATION = `
-local runId = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
-local gen = redis.call('GET', KEYS[1])
-if gen and string.sub(gen, 1, #runId + 1) == runId .. ':' then return gen end
-gen = runId .. ':' .. ARGV[1]
-redis.call('SET', KEYS[1], gen)
-return gen`;
+const ENSURE_GENERATION = luaScript('ensure-generation');
 
 type EnsureCommand = (key: string, suffix: string) => Promise<string>;
+
+/** A check's answer: the generation, and whether it differs from the one known before; or Redis did not answer. */
+export type GenerationCheck = { state: 'verified'; value: string; changed: boolean } | { state: 'unavailable' };
 
 /**
  * This process's view of the namespace generation. It is verified against the server once per connection (and
@@ -54,11 +45,11 @@ export class Generation {
 
   /**
    * Verifies the generation with the server (once, shared by concurrent callers). Resolves with it and whether it
-   * differs from the one known before (then everything stored before is a miss already), or undefined when
+   * differs from the one known before (then everything stored before is a miss already), or unavailable when
    * Redis did not answer.
    */
-  async ensure(): Promise<{ value: string; changed: boolean } | undefined> {
-    if (this.current !== null) return { value: this.current, changed: false };
+  async ensure(): Promise<GenerationCheck> {
+    if (this.current !== null) return { state: 'verified', value: this.current, changed: false };
     const epoch = this.epoch;
     // A check sent before the last reset may be answered by the server that went away: never reuse it.
     if (this.checking?.epoch !== epoch) {
@@ -67,11 +58,11 @@ export class Generation {
       void checking.answer.finally(() => { if (this.checking === checking) this.checking = null; });
     }
     const value = await this.checking!.answer;
-    if (value === undefined || epoch !== this.epoch) return undefined;
+    if (value === undefined || epoch !== this.epoch) return { state: 'unavailable' };
     const changed = this.lastKnown !== null && this.lastKnown !== value;
     this.current = value;
     this.lastKnown = value;
-    return { value, changed };
+    return { state: 'verified', value, changed };
   }
 
   private async check(): Promise<string | undefined> {

@@ -1,11 +1,11 @@
-export { ResponseCache, etagOf, type ResponseCacheOptions, type Lookup, type CacheStats, type ReplayableEvent, type ReplayPage, type ReplaySource, type AppliedEvent } from './response-cache';
-export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
-export { CircuitBreaker } from './breaker';
-export { cacheKey, canonicalJson } from './keys';
-export { encodeEntry, decodeEntry, type Entry, type EntryHeader } from './entry';
-export type { CacheResult } from './stats';
-export { DEFAULT_TTLS, ttlFor } from './ttl';
-export { routeCache, cacheAdminRoutes, type RouteCacheOptions, type RequestInvalidation } from './routes';
+/** The response cache's core (`@crm/cache`); its Express adapter is `@crm/cache/express`. */
+
+/** The response cache: lookup, store, invalidation by events, fill locks, stats (see response-cache.ts). */
+export { ResponseCache } from './response-cache';
+/** What a lookup found: hit, expired (servable as stale), miss (with the tokens a fill stores), or unavailable. */
+export type { Lookup } from './lookup';
+/** Thrown by applyEventOrThrow when Redis does not take an event (code `E_CACHE_UNAVAILABLE`, the failure as `cause`). */
+export { CacheUnavailableError } from './errors';
 export {
   RedisServer, RedisCluster, waitFor, testRedisCluster, testCacheRedis, testRedisEnv, clusterNodesEnv, unreachableTestRedis,
   keysOnEveryNode, waitUntilServing,

@@ -1,7 +1,11 @@
+/**
+ * Every Redis key the cache uses, built here and nowhere else: the contract's response keys (`cacheKey`), and,
+ * per namespace, tag tokens, applied-event markers, the generation, the probe, entries, fill locks and the stats hash.
+ */
 import { createHash } from 'node:crypto';
 
 /** Serialises with sorted object keys, so parameter order never changes a key. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)
@@ -28,4 +32,58 @@ export function canonicalJson(value: unknown): string {
 export function cacheKey(prefix: string, operation: string, params: unknown): string {
   const hash = createHash('sha256').update(canonicalJson(params)).digest('base64url').slice(0, 22);
   return `${prefix}:${operation}:${hash}`;
+}
+
+/**
+ * The field of a lookup's `versions` (and so of a stored entry's tokens) that holds the namespace generation:
+ * an entry is valid only while the generation it was filled under is still the server's.
+ */
+export const GENERATION_FIELD = '~gen';
+
+/** The keys of one namespace (see the layout above). */
+export class CacheKeys {
+  constructor(readonly namespace: string) {}
+
+  /** A tag's token. Tag tokens live in one hash slot (`{<ns>:tags}`), so reading several is one MGET even on a cluster. */
+  tag(tag: string): string {
+    return `{${this.namespace}:tags}:${tag}`;
+  }
+
+  /** The marker of an applied event, in the tags' slot (set by the same script as its tokens). */
+  applied(eventId: string, occurredAtMs: number): string {
+    return this.tag(`~applied:${eventId}@${occurredAtMs}`);
+  }
+
+  /** The namespace generation, read with the tag tokens (same slot, one MGET). */
+  get generation(): string {
+    return this.tag(GENERATION_FIELD);
+  }
+
+  /** A key nothing stores, read to learn whether the tags' master answers. */
+  get probe(): string {
+    return this.tag('~probe');
+  }
+
+  /** A stored response. */
+  entry(key: string): string {
+    return `${this.namespace}:${key}`;
+  }
+
+  /** Who fills a missing entry right now. */
+  fillLock(key: string): string {
+    return `${this.entry(key)}:fill`;
+  }
+
+  /** The hash of hit and miss counters (never deleted with the namespace). */
+  get stats(): string {
+    return `${this.namespace}:stats`;
+  }
+
+  /**
+   * SCAN patterns of the keys under `<prefix>`: `organisations` matches `organisations:*` and nothing like
+   * `organisations-x`; no prefix, the whole namespace (entries, locks and the tags' slot).
+   */
+  scanPatterns(prefix: string): string[] {
+    return prefix ? [`${this.namespace}:${prefix}:*`] : [`${this.namespace}:*`, `{${this.namespace}:tags}:*`];
+  }
 }

@@ -36,6 +36,3 @@ export function loopStalledRecently(): boolean {
 export function watchLoopLag(): void {
   start();
 }
-
-/** ioredis's error for a command that got no answer within commandTimeout. */
-export const isCommandTimeout = (error: unknown) => error instanceof Error && error.message === 'Command timed out';

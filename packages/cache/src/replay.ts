@@ -19,7 +19,7 @@ export type ReplaySource = (since: Date, page: ReplayPage) => Promise<Replayable
 
 /** Writes that committed just before an outage may not have invalidated yet: replay from this much earlier. */
 export const REPLAY_MARGIN_MS = 60_000;
-export const REPLAY_PAGE_SIZE = 1_000;
+const REPLAY_PAGE_SIZE = 1_000;
 const RETRY_MS = 1_000;
 
 /**

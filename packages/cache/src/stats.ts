@@ -1,5 +1,11 @@
-import type { RedisClient } from '@crm/redis';
+/**
+ * Cache statistics: hits and misses counted per prefix by every replica into one Redis hash, and the system-wide
+ * view the stats route shows (those counters plus keys, memory and evictions from Redis INFO and DBSIZE).
+ */
+import { dataNodes, type RedisClient } from '@crm/redis';
+import type { RedisGuard } from './guard';
 
+/** How a cached route answered (X-Cache); `error` when the cache was unavailable. */
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'error';
 
 /**
@@ -11,11 +17,12 @@ export class StatsRecorder {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly redis: RedisClient, private readonly statsKey: string, flushMs = 1_000) {
+  constructor(private readonly redis: RedisClient, readonly statsKey: string, flushMs = 1_000) {
     this.timer = setInterval(() => void this.flush(), flushMs);
     this.timer.unref();
   }
 
+  /** Counts one result (a stale answer counts as a hit; bypass and error are not lookups). */
   record(prefix: string, result: CacheResult): void {
     if (result !== 'hit' && result !== 'miss' && result !== 'stale') return;
     const field = `${prefix}:${result === 'stale' ? 'hit' : result}`;
@@ -41,3 +48,75 @@ export class StatsRecorder {
     clearInterval(this.timer);
   }
 }
+
+/** The stats route's answer. */
+export interface CacheStats {
+  available: boolean;
+  hits: number;
+  misses: number;
+  totalRequests: number;
+  hitRate: number;
+  keysCount: number;
+  memoryUsed: string;
+  memoryUsedBytes: number;
+  evictedKeys: number;
+  byPrefix: Record<string, { hits: number; misses: number; hitRate: number }>;
+}
+
+/**
+ * System-wide stats: counters from every replica, plus Redis keys and memory. On a cluster, keys, memory and
+ * evictions are summed over the masters (replicas hold copies). keysCount is DBSIZE: every key of the cache
+ * Redis, as on a single server; counting only this namespace would take a SCAN of the whole keyspace per call.
+ */
+export async function readStats(redis: RedisClient, guard: RedisGuard, recorder: StatsRecorder): Promise<CacheStats> {
+  await recorder.flush();
+  const read = await guard.run(() => redis.hgetall(recorder.statsKey));
+  const counters = read.ok ? read.value : null;
+  const nodes = dataNodes(redis);
+  const infos = await guard.run(() => Promise.all(nodes.map((node) => Promise.all([node.info('memory'), node.info('stats'), node.dbsize()]))));
+  const perNode = infos.ok ? infos.value : undefined;
+  const byPrefix: CacheStats['byPrefix'] = {};
+  let hits = 0;
+  let misses = 0;
+  for (const [field, value] of Object.entries(counters ?? {})) {
+    const split = field.lastIndexOf(':');
+    const prefix = field.slice(0, split);
+    const kind = field.slice(split + 1);
+    const entry = (byPrefix[prefix] ??= { hits: 0, misses: 0, hitRate: 0 });
+    if (kind === 'hit') { entry.hits += Number(value); hits += Number(value); }
+    if (kind === 'miss') { entry.misses += Number(value); misses += Number(value); }
+  }
+  for (const entry of Object.values(byPrefix)) entry.hitRate = rate(entry.hits, entry.misses);
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const memoryUsedBytes = perNode ? sum(perNode.map(([memory]) => Number(infoField(memory, 'used_memory') ?? 0))) : 0;
+  return {
+    available: counters !== null,
+    hits,
+    misses,
+    totalRequests: hits + misses,
+    hitRate: rate(hits, misses),
+    keysCount: perNode ? sum(perNode.map(([, , keys]) => keys)) : 0,
+    memoryUsed: !perNode ? 'unknown' : perNode.length === 1 ? (infoField(perNode[0]![0], 'used_memory_human') ?? 'unknown') : humanBytes(memoryUsedBytes),
+    memoryUsedBytes,
+    evictedKeys: perNode ? sum(perNode.map(([, stats]) => Number(infoField(stats, 'evicted_keys') ?? 0))) : 0,
+    byPrefix,
+  };
+}
+
+/** One field of an INFO section (`used_memory:1234`), or undefined. */
+function infoField(info: string | undefined, name: string): string | undefined {
+  return info?.match(new RegExp(`^${name}:(.*)$`, 'm'))?.[1]?.trim();
+}
+
+/** Bytes as Redis writes `used_memory_human` (`1.05M`). */
+function humanBytes(bytes: number): string {
+  if (bytes < 1_024) return `${bytes}B`;
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  let value = bytes / 1_024;
+  let unit = 0;
+  while (value >= 1_024 && unit < units.length - 1) { value /= 1_024; unit++; }
+  return `${value.toFixed(2)}${units[unit]}`;
+}
+
+/** Hits as a percentage of lookups, two decimals. */
+const rate = (hits: number, misses: number) => (hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 100);

@@ -4,6 +4,7 @@ import { isCluster, type RedisClient } from '@crm/redis';
 /** What a watched call resolves to when the watchdog gave up on it (Redis hangs). */
 export const ABANDONED: unique symbol = Symbol('abandoned');
 
+/** What the watchdog watches and whom it tells. */
 export interface HangWatchdogOptions {
   /** The client whose replies are listened for: any bytes from a server mean it is not hung. */
   redis: RedisClient;

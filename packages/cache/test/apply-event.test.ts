@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@crm/telemetry';
-import { ResponseCache, testCacheRedis, unreachableTestRedis } from '../src';
+import { CacheUnavailableError, ResponseCache, testCacheRedis, unreachableTestRedis } from '../src';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // Applied-once events against the tests' Redis (the local server, or the cluster run's cluster), in a namespace of the test's own.
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cache.deletePrefix('');
   await cache.close();
-  await redis.unlink(cache.statsKey);
+  await redis.unlink(cache.keys.stats);
   redis.disconnect();
 });
 
@@ -28,31 +28,33 @@ it('an event invalidates its tags once: a second application (the worker after t
   const first = await cache.lookup('organisations:detail:a', tags);
   expect(first.state).toBe('miss');
   const e = event('41', tags);
-  expect(await cache.applyEvent(e)).toEqual({ applied: true, appliedAt: expect.any(Number) });
+  expect(await cache.applyEvent(e)).toEqual({ state: 'applied', appliedAt: expect.any(Number) });
   const after = await cache.lookup('organisations:detail:a', tags);
   if (after.state !== 'miss') throw new Error('expected a miss');
   // An entry stored with the tokens read after the event stays valid when the same event comes again.
   await cache.store('organisations:detail:a', Buffer.from('{"v":2}'), 'application/json', after.versions, 60);
   const again = await cache.applyEvent(e);
-  expect(again).toEqual({ applied: false, appliedAt: expect.any(Number) });
+  expect(again).toEqual({ state: 'already-applied', appliedAt: expect.any(Number) });
   expect((await cache.lookup('organisations:detail:a', tags)).state).toBe('hit');
   // Another event on the same tags does invalidate it.
-  expect((await cache.applyEvent(event('42', ['organisations'])))!.applied).toBe(true);
+  expect((await cache.applyEvent(event('42', ['organisations']))).state).toBe('applied');
   expect((await cache.lookup('organisations:detail:a', tags)).state).toBe('miss');
   expect(observed).toEqual(expect.arrayContaining(['get', 'set', 'invalidate']));
 });
 
 it('the same row id with another commit time is another event (ids restart after a restore or a truncate)', async () => {
-  expect((await cache.applyEvent({ eventId: '7', occurredAt: '2026-01-01T00:00:00.000Z', tags: ['produits'] }))!.applied).toBe(true);
-  expect((await cache.applyEvent({ eventId: '7', occurredAt: '2026-01-02T00:00:00.000Z', tags: ['produits'] }))!.applied).toBe(true);
+  expect((await cache.applyEvent({ eventId: '7', occurredAt: '2026-01-01T00:00:00.000Z', tags: ['produits'] })).state).toBe('applied');
+  expect((await cache.applyEvent({ eventId: '7', occurredAt: '2026-01-02T00:00:00.000Z', tags: ['produits'] })).state).toBe('applied');
 });
 
-it('strict application (the worker) throws when Redis is unreachable, so the job is retried; otherwise it is owed', async () => {
+it("the worker's application throws when Redis is unreachable, so the job is retried; the write's is owed", async () => {
   const down = createRedis(unreachableTestRedis(), 'cache', { logger, name: 'crm-cache' });
   const unreachable = new ResponseCache({ redis: down, logger, namespace: 'crm-test-down' });
   try {
-    await expect(unreachable.applyEvent(event('1', ['people']), { strict: true })).rejects.toThrow(/unavailable/);
-    expect(await unreachable.applyEvent(event('2', ['people']))).toBeUndefined();
+    const thrown = await unreachable.applyEventOrThrow(event('1', ['people'])).catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(CacheUnavailableError);
+    expect(thrown).toMatchObject({ code: 'E_CACHE_UNAVAILABLE', message: expect.stringMatching(/unavailable/) });
+    expect(await unreachable.applyEvent(event('2', ['people']))).toEqual({ state: 'owed' });
     expect(unreachable.available).toBe(false); // owed: nothing is served from this cache until it is applied
   } finally {
     await unreachable.close();
@@ -66,7 +68,7 @@ it('a waiter whose read of the entry just missed a fill that then stored and rel
   const found = await cache.lookup(key, tags);
   if (found.state !== 'miss') throw new Error(`expected a miss, got ${found.state}`);
   const fill = await cache.acquireFill(key); // another request fills this key...
-  expect(fill).toEqual(expect.any(String));
+  if (fill.state !== 'acquired') throw new Error(`expected the fill lock, got ${fill.state}`);
   // ...and finishes (stores, then releases) right after the waiter's first read of the entry came back empty.
   const lookup = cache.lookup.bind(cache);
   let raced = false;
@@ -75,7 +77,7 @@ it('a waiter whose read of the entry just missed a fill that then stored and rel
     if (!raced) {
       raced = true;
       await cache.store(key, Buffer.from('{"filled":true}'), 'application/json', found.versions, 60);
-      await cache.releaseFill(key, fill!);
+      await cache.releaseFill(key, fill.token);
     }
     return seen;
   });

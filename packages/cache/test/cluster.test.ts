@@ -4,7 +4,8 @@ import request from 'supertest';
 import { createServiceApp, mintToken, OpenApiRegistry } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { Logger } from '@crm/telemetry';
-import { RedisCluster, ResponseCache, waitFor, type Lookup, type ReplayableEvent, type ReplayPage } from '../src';
+import { RedisCluster, ResponseCache, waitFor, type Lookup } from '../src';
+import type { ReplayableEvent, ReplayPage } from '../src/replay';
 import { checkCacheEvictionPolicy, createRedis, dataNodes, type RedisClient } from '@crm/redis';
 
 // The cache on a real Redis Cluster (three masters, three replicas, ports 7101-7106), with two "replicas" of an
@@ -64,7 +65,7 @@ const versionOf = (lookup: Lookup) => (lookup.state === 'hit' ? (JSON.parse(look
 async function missThenStore(replica: Replica, key: string, tags: string[], version: number): Promise<void> {
   const found = await replica.cache.lookup(key, tags);
   if (found.state !== 'miss') throw new Error(`expected a miss for ${key}, got ${found.state}`);
-  expect(await replica.cache.store(key, body(version), 'application/json', found.versions, 60)).toBeDefined();
+  expect(await replica.cache.store(key, body(version), 'application/json', found.versions, 60)).toMatchObject({ state: 'stored' });
 }
 
 /** Keys of this namespace on each master, counted with connections of their own. */
@@ -97,14 +98,15 @@ describe('the cache on a Redis Cluster', () => {
     const found = new Map<number, string>();
     for (let n = 0; found.size < masters.length; n++) {
       const key = `${prefix}:${n}`;
-      const master = await cluster.masterOf(a.cache.entryKey(key));
+      const master = await cluster.masterOf(a.cache.keys.entry(key));
       if (!found.has(master)) found.set(master, key);
     }
     return found;
   }
 
   it('keeps tags and applied markers in one slot, spreads entries over the masters; stores, hits and invalidates across them', async () => {
-    const tagMasters = new Set(await Promise.all(['organisation:1', 'people', `~applied:1@${Date.now()}`].map((t) => cluster.masterOf(a.cache.tagKey(t)))));
+    const tagKeys = [a.cache.keys.tag('organisation:1'), a.cache.keys.tag('people'), a.cache.keys.applied('1', Date.now()), a.cache.keys.generation];
+    const tagMasters = new Set(await Promise.all(tagKeys.map((k) => cluster.masterOf(k))));
     expect(tagMasters.size).toBe(1);
     const keys = await keysOnEveryMaster('organisations:detail');
     expect(keys.size).toBe(3);
@@ -117,16 +119,16 @@ describe('the cache on a Redis Cluster', () => {
     }
     // One event over the tags of entries on three masters: one script call in the tags' slot.
     const event = outbox.record([...new Set([...keys.values()].flatMap(tagsOf))]);
-    expect(await a.cache.applyEvent(event)).toEqual({ applied: true, appliedAt: expect.any(Number) });
+    expect(await a.cache.applyEvent(event)).toEqual({ state: 'applied', appliedAt: expect.any(Number) });
     for (const replica of [a, b]) {
       for (const key of keys.values()) expect((await replica.cache.lookup(key, tagsOf(key))).state).toBe('miss');
     }
     // Applied once: the worker's later application is a no-op.
-    expect(await b.cache.applyEvent(event, { strict: true })).toEqual({ applied: false, appliedAt: expect.any(Number) });
+    expect(await b.cache.applyEventOrThrow(event)).toEqual({ state: 'already-applied', appliedAt: expect.any(Number) });
     // A narrow invalidation leaves the other entries valid.
     for (const key of keys.values()) await missThenStore(a, key, tagsOf(key), 2);
     const [first, ...others] = [...keys.values()];
-    expect(await a.cache.invalidateTags([tagsOf(first!)[0]!])).toBe(true);
+    expect(await a.cache.applyEvent(outbox.record([tagsOf(first!)[0]!]))).toMatchObject({ state: 'applied' });
     expect((await b.cache.lookup(first!, tagsOf(first!))).state).toBe('miss');
     for (const key of others) expect(versionOf(await b.cache.lookup(key, tagsOf(key)))).toBe(2);
   });
@@ -137,7 +139,7 @@ describe('the cache on a Redis Cluster', () => {
     const before = await a.cache.lookup(key, tags);
     if (before.state !== 'miss') throw new Error('expected a miss');
     // The write commits and invalidates while the reader is still reading the database...
-    expect((await b.cache.applyEvent(outbox.record(tags)))!.applied).toBe(true);
+    expect((await b.cache.applyEvent(outbox.record(tags))).state).toBe('applied');
     // ...then the reader stores what it read, with the tokens it saw before: stored, but not valid.
     await a.cache.store(key, body(1), 'application/json', before.versions, 60);
     for (const replica of [a, b]) expect((await replica.cache.lookup(key, tags)).state).toBe('miss');
@@ -153,7 +155,7 @@ describe('the cache on a Redis Cluster', () => {
     for (const replica of [a, b]) expect(versionOf(await replica.cache.lookup(key, tags))).toBe(1);
     // Only this replica loses its connection to the master holding the tags, with the write's invalidation in it
     // (a reset connection, a proxy's idle timeout): the master is fine, and the other replica keeps reading from it.
-    const tagMaster = await cluster.masterOf(a.cache.tagKey(tags[0]!));
+    const tagMaster = await cluster.masterOf(a.cache.keys.tag(tags[0]!));
     const socket = (dataNodes(a.redis).find((n) => n.options.port === tagMaster) as unknown as { stream: Socket }).stream;
     socket.cork(); // what is written from now on stays in this process...
     const write = a.cache.applyEvent(outbox.record(tags));
@@ -162,18 +164,18 @@ describe('the cache on a Redis Cluster', () => {
     const applied = await write;
     // The write answered: from now on no replica may serve version 1.
     expect((await b.cache.lookup(key, tags)).state).toBe('miss');
-    expect(applied).toEqual({ applied: true, appliedAt: expect.any(Number) });
+    expect(applied).toEqual({ state: 'applied', appliedAt: expect.any(Number) });
   });
 
   it('fill locks work per key on any master', async () => {
     for (const key of (await keysOnEveryMaster('produits:detail')).values()) {
-      const token = await a.cache.acquireFill(key);
-      expect(token).toEqual(expect.any(String));
-      expect(await b.cache.acquireFill(key)).toBeNull();
-      await a.cache.releaseFill(key, token!);
+      const fill = await a.cache.acquireFill(key);
+      if (fill.state !== 'acquired') throw new Error(`expected the fill lock of ${key}, got ${fill.state}`);
+      expect(await b.cache.acquireFill(key)).toEqual({ state: 'held' });
+      await a.cache.releaseFill(key, fill.token);
       const next = await b.cache.acquireFill(key);
-      expect(next).toEqual(expect.any(String));
-      await b.cache.releaseFill(key, next!);
+      if (next.state !== 'acquired') throw new Error(`expected the released fill lock of ${key}, got ${next.state}`);
+      await b.cache.releaseFill(key, next.token);
     }
   });
 
@@ -215,7 +217,7 @@ describe('the cache on a Redis Cluster', () => {
     expect(left.filter((k) => k.startsWith(`${NAMESPACE}:people:list:`)).length).toBe(people.size);
 
     await b.cache.deletePrefix('');
-    expect(await namespaceKeys(cluster)).toEqual([a.cache.statsKey]);
+    expect(await namespaceKeys(cluster)).toEqual([a.cache.keys.stats]);
     expect((await a.cache.lookup([...people.values()][0]!, ['people'])).state).toBe('miss');
   });
 
@@ -257,7 +259,7 @@ describe('a master dies under load', () => {
     // just before it the same millisecond, which would count that read as started after the write.
     let order = 0;
 
-    const tagMaster = await cluster.masterOf(a.cache.tagKey('organisation:0'));
+    const tagMaster = await cluster.masterOf(a.cache.keys.tag('organisation:0'));
     const slowest = { lookup: 0, store: 0, invalidate: 0 };
     const counts = { writes: 0, owed: 0, reads: 0, hits: 0, unavailable: 0 };
     const violations: string[] = [];
@@ -285,7 +287,7 @@ describe('a master dies under load', () => {
         const applied = await timed('invalidate', () => replica.cache.applyEvent(event));
         acked[i]!.push([++order, version]);
         counts.writes++;
-        if (!applied) counts.owed++;
+        if (applied.state === 'owed') counts.owed++;
         await pace(15);
       }
     };
@@ -386,10 +388,10 @@ describe('an invalidation the master acknowledged but never replicated', () => {
     await missThenStore(b, key, tags, 1);
     expect(versionOf(await a.cache.lookup(key, tags))).toBe(1);
 
-    const master = await cluster.masterOf(a.cache.tagKey(tags[0]!));
+    const master = await cluster.masterOf(a.cache.keys.tag(tags[0]!));
     const replica = (await cluster.slotRanges()).find((r) => r.master === master)!.replicas[0]!;
-    const tokenBefore = await cluster.command(master, 'GET', a.cache.tagKey(tags[0]!));
-    const generationBefore = await cluster.command(master, 'GET', a.cache.tagKey('~gen'));
+    const tokenBefore = await cluster.command(master, 'GET', a.cache.keys.tag(tags[0]!));
+    const generationBefore = await cluster.command(master, 'GET', a.cache.keys.generation);
     const offset = async (port: number, field: string) =>
       Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(String(await cluster.command(port, 'INFO', 'replication')))?.[1] ?? -1);
     await waitFor(async () => (await offset(replica, 'slave_repl_offset')) >= (await offset(master, 'master_repl_offset')), 'the replica to have the token');
@@ -397,13 +399,13 @@ describe('an invalidation the master acknowledged but never replicated', () => {
     await cluster.pause(replica);
     await cluster.command(master, 'CLIENT', 'KILL', 'TYPE', 'replica');
     // The write commits, invalidates on the master (acknowledged), and answers. Then the master dies.
-    expect((await a.cache.applyEvent(outbox.record(tags)))!.applied).toBe(true);
+    expect((await a.cache.applyEvent(outbox.record(tags))).state).toBe('applied');
     const killed = await cluster.killMaster(master);
     await cluster.resume(replica);
     const failover = await killed.failover();
     expect(failover.newMaster).toBe(replica);
     // The promoted replica holds the token from before the invalidation: the old entry looks valid again.
-    expect(await cluster.command(replica, 'GET', a.cache.tagKey(tags[0]!))).toBe(tokenBefore);
+    expect(await cluster.command(replica, 'GET', a.cache.keys.tag(tags[0]!))).toBe(tokenBefore);
 
     // Both clients know the new master (a refresh, not a failing call, told them: the breakers stay closed)...
     const knows = (r: Replica) => dataNodesOf(r).includes(replica);
@@ -415,7 +417,7 @@ describe('an invalidation the master acknowledged but never replicated', () => {
       await waitFor(async () => (found = await r.cache.lookup(key, tags)).state !== 'unavailable', 'the cache to answer again');
       expect(found.state).toBe('miss');
     }
-    const generationAfter = await cluster.command(replica, 'GET', a.cache.tagKey('~gen'));
+    const generationAfter = await cluster.command(replica, 'GET', a.cache.keys.generation);
     expect(generationAfter).toEqual(expect.any(String));
     expect(generationAfter).not.toBe(generationBefore);
   }, 60_000);

@@ -1,11 +1,16 @@
 import type { Socket } from 'node:net';
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, RedisServer, ResponseCache, cacheKey, waitFor } from '../src';
+import { RedisServer, ResponseCache, waitFor } from '../src';
+import { CircuitBreaker } from '../src/breaker';
+import { cacheKey } from '../src/keys';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.
 const server = new RedisServer(6410);
 const logger = createLogger('cache-test', 'silent');
+let eventIds = 0;
+/** A committed write's event over `tags` (a new id each). */
+const event = (tags: string[]) => ({ eventId: String(++eventIds), occurredAt: new Date().toISOString(), tags });
 
 describe('the cache when Redis hangs or dies', () => {
   let redis: RedisClient;
@@ -47,7 +52,7 @@ describe('the cache when Redis hangs or dies', () => {
       expect(Math.max(...timings)).toBeLessThan(400);
       expect(timings[timings.length - 1]).toBeLessThan(5);
       // A write during the hang cannot reach Redis: its invalidation is owed.
-      expect(await cache.invalidateTags(tags)).toBe(false);
+      expect(await cache.applyEvent(event(tags))).toEqual({ state: 'owed' });
     } finally {
       await server.resume();
     }
@@ -62,7 +67,7 @@ describe('the cache when Redis hangs or dies', () => {
     const started = performance.now();
     expect((await cache.lookup('k', ['t'])).state).toBe('unavailable');
     expect(performance.now() - started).toBeLessThan(50);
-    expect(await cache.invalidateTags(['t'])).toBe(false);
+    expect(await cache.applyEvent(event(['t']))).toEqual({ state: 'owed' });
 
     await server.start();
     await waitFor(async () => (await cache.lookup('k', ['t'])).state === 'miss', 'the restarted server to answer', 15_000);
@@ -82,12 +87,12 @@ describe('the cache when Redis hangs or dies', () => {
       // Only the writer's connection is lost (reset, a proxy's idle timeout), with the invalidation still in it.
       const socket = (redis as unknown as { stream: Socket }).stream;
       socket.cork();
-      const write = cache.invalidateTags(tags);
+      const write = cache.applyEvent(event(tags));
       await new Promise((resolve) => setImmediate(resolve));
       socket.destroy();
       const invalidated = await write;
       expect((await replica.lookup(key, tags)).state).toBe('miss');
-      expect(invalidated).toBe(true);
+      expect(invalidated).toMatchObject({ state: 'applied' });
     } finally {
       await replica.close();
       other.disconnect();

@@ -33,7 +33,7 @@ const versionsOf = (found: Lookup) => (found.state === 'miss' || found.state ===
 async function fill(cache: ResponseCache, body: string): Promise<void> {
   const found = await cache.lookup(KEY, TAGS);
   expect(found.state).toBe('miss');
-  expect(await cache.store(KEY, Buffer.from(body), 'application/json', versionsOf(found), 600)).toBeDefined();
+  expect(await cache.store(KEY, Buffer.from(body), 'application/json', versionsOf(found), 600)).toMatchObject({ state: 'stored' });
 }
 
 /** A lookup that answered (a reconnecting client answers unavailable for a moment). */
@@ -61,7 +61,8 @@ describe('a cache Redis that restarts', () => {
     expect((await b.cache.lookup(KEY, TAGS)).state).toBe('hit');
     await a.redis.call('SAVE'); // the snapshot still holds the entry and the tokens it is valid with
 
-    expect(await a.cache.invalidateTags(TAGS)).toBe(true); // a write: acknowledged, then lost with the crash
+    // A write: acknowledged, then lost with the crash.
+    expect(await a.cache.applyEvent({ eventId: '1', occurredAt: new Date().toISOString(), tags: TAGS })).toMatchObject({ state: 'applied' });
     expect((await b.cache.lookup(KEY, TAGS)).state).toBe('miss');
 
     await server.restart(); // SIGKILL, then a new server loading the old snapshot

@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler, type Router } from 'express';
+import express, { type ErrorRequestHandler, type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import type { RedisClient } from '@crm/redis';
@@ -40,6 +40,11 @@ export interface ServiceAppOptions {
   routes: (api: Router) => void;
   /** Adds pages outside `/api/v1` (e.g. the worker's queue dashboard), each guarding itself. */
   pages?: (app: Express) => void;
+  /**
+   * Error handlers run, in order, before the problem handler (e.g. the cache's stale serving). Each passes the
+   * error on; the problem handler still decides the status (toProblem) and logs it.
+   */
+  errorHandlers?: ErrorRequestHandler[];
 }
 
 export const API_BASE = '/api/v1';
@@ -118,6 +123,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   options.pages?.(app);
 
   app.use(notFoundHandler);
+  for (const handler of options.errorHandlers ?? []) app.use(handler);
   app.use(problemHandler(options.logger));
   return app;
 }

@@ -105,7 +105,10 @@ export function toProblem(error: unknown): HttpProblem {
   return new HttpProblem('internal', 'An unexpected error occurred', undefined, { cause: error });
 }
 
-/** The four-argument error handler, registered last: every error leaves as problem+json. */
+/**
+ * The four-argument error handler, registered last: every error leaves as problem+json, unless an error handler
+ * before it already answered (e.g. with a stale cache entry): the error is still logged.
+ */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const problem = toProblem(error);
@@ -114,11 +117,6 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) {
       res.end();
-      return;
-    }
-    // Grace: the response cache left an entry past its TTL (never invalidated) to serve if the database fails.
-    if (problem.status === 503 && typeof res.locals.serveStale === 'function') {
-      (res.locals.serveStale as () => void)();
       return;
     }
     const retryAfter = RETRY_AFTER_SECONDS[problem.status];

@@ -5,7 +5,7 @@
  * routes) and checks that the routes mount every view of the policy.
  */
 import type { Express, RequestHandler, Router } from 'express';
-import { cacheAdminRoutes } from '@crm/cache';
+import { cacheAdminRoutes, serveStaleOnFailure } from '@crm/cache/express';
 import type { ApiPolicy, CachedView } from '@crm/cache-policy';
 import type { Env } from '@crm/config';
 import { databaseProbe, requestContext, type MikroORM } from '@crm/database';
@@ -75,6 +75,8 @@ export function buildApiApp(api: ApiDefinition, deps: ApiAppDeps): Express {
     rateLimitPrefix: `${cache?.namespace ?? 'crm'}-ratelimit:`,
     health: { database: databaseProbe(deps.orm), cache: cache ? () => cache.ping() : null, queue: deps.runtime.queueProbe },
     perRequest: requestContext(deps.orm),
+    // Grace: an entry past its TTL (never invalidated) answers when the database fails.
+    errorHandlers: [serveStaleOnFailure()],
     routes: (router) => {
       const routeDeps: RouteDeps = { orm: deps.orm, cached, write: deps.routeOverrides?.write ?? ((work) => writer.write(work)) };
       for (const routes of api.routes) routes(router, openapi, routeDeps);

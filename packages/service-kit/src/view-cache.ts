@@ -1,9 +1,10 @@
 /**
- * The per-route cache middleware, fed by the cache policy: `cached(view)` is `cacheResponse` (@crm/cache) with the
+ * The per-route cache middleware, fed by the cache policy: `cached(view)` is `cacheResponse` (@crm/cache/express) with the
  * view's prefix, operation, TTL (after `CACHE_TTL_<PREFIX>`) and tags, and admins bypass it (always fresh data).
  */
 import type { Request, RequestHandler } from 'express';
-import { cacheResponse, type CacheResult, type ResponseCache } from '@crm/cache';
+import type { ResponseCache } from '@crm/cache';
+import { cacheResponse, type CacheResult } from '@crm/cache/express';
 import { ttlOf, type CachedView } from '@crm/cache-policy';
 
 /** Builds a route's cache middleware from one of the API's views. */

@@ -89,7 +89,7 @@ export async function startApiHarness(service: string, buildApp: (deps: ApiAppDe
         await cache.deletePrefix('').catch(() => undefined);
         // deletePrefix('') keeps the stats hash on purpose; this namespace is the test's own, so drop it too.
         await cache.close();
-        await redis?.unlink(cache.statsKey).catch(() => undefined);
+        await redis?.unlink(cache.keys.stats).catch(() => undefined);
       }
       await runtime.close();
       await orm.close(true);

@@ -42,9 +42,9 @@ function nextStore(): Promise<{ body: string; stored: boolean }> {
   const original = cache.store.bind(cache);
   return new Promise((resolve) => {
     jest.spyOn(cache, 'store').mockImplementationOnce(async (...args: Parameters<typeof cache.store>) => {
-      const entry = await original(...args);
-      resolve({ body: args[1].toString(), stored: entry !== undefined });
-      return entry;
+      const result = await original(...args);
+      resolve({ body: args[1].toString(), stored: result.state === 'stored' });
+      return result;
     });
   });
 }

@@ -24,7 +24,8 @@ export function invalidationProcessor(deps: InvalidationDeps) {
     // A malformed job will never succeed: fail it for good, visibly, instead of retrying.
     if (!parsed.success) throw new UnrecoverableError(`invalid cache-invalidation job: ${parsed.error.message}`);
     const event = parsed.data;
-    const applied = (await deps.cache.applyEvent(event, { strict: true }))!;
+    // Redis unavailable: throws CacheUnavailableError, and BullMQ retries the job.
+    const applied = await deps.cache.applyEventOrThrow(event);
     deps.metrics.invalidationLag.observe(Math.max(0, applied.appliedAt - Date.parse(event.occurredAt)) / 1_000);
     const prefix = typeof event.payload.prefix === 'string' ? event.payload.prefix : null;
     const deleted = prefix ? await deps.cache.deletePrefix(prefix) : 0;
@@ -35,6 +36,6 @@ export function invalidationProcessor(deps: InvalidationDeps) {
         jobId: warmupJobId(event.eventId),
       });
     }
-    return { appliedNow: applied.applied, tags: event.tags.length, deleted, warmup: targets.length };
+    return { appliedNow: applied.state === 'applied', tags: event.tags.length, deleted, warmup: targets.length };
   };
 }

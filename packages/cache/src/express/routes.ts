@@ -1,27 +1,10 @@
-import type { Request, RequestHandler, Router } from 'express';
+/**
+ * The contract's cache admin routes: stats, invalidation, clearing.
+ */
+import type { Router } from 'express';
 import { z } from 'zod';
 import { defineRoute, HttpProblem, type OpenApiRegistry } from '@crm/http';
-import { cacheResponse } from './middleware';
-import type { ResponseCache } from './response-cache';
-import type { CacheResult } from './stats';
-import { ttlFor } from './ttl';
-
-export interface RouteCacheOptions {
-  /** null when CACHE_ENABLED=false. */
-  cache: ResponseCache | null;
-  ttlOverrides?: Record<string, number>;
-  /** Counts each cached route's result (for `cache_requests_total`). */
-  onResult?: (prefix: string, result: CacheResult) => void;
-}
-
-/** Admins always read fresh data (`X-Cache: BYPASS`). */
-const isAdmin = (req: Request) => req.principal?.role === 'admin';
-
-/** Builds the per-route cache middleware with the contract's TTLs and admin bypass. */
-export function routeCache(options: RouteCacheOptions) {
-  return (keyPrefix: string, operation: string, tags: (input: { params: any; query: any }) => string[]): RequestHandler => // eslint-disable-line @typescript-eslint/no-explicit-any
-    cacheResponse({ cache: options.cache, bypass: isAdmin, ...(options.onResult ? { onResult: options.onResult } : {}) }, { keyPrefix, operation, tags, ttl: ttlFor(keyPrefix, operation, options.ttlOverrides) });
-}
+import type { ResponseCache } from '../response-cache';
 
 const invalidateBody = z.strictObject({
   tags: z.array(z.string().min(1).max(200)).max(1_000).optional(),

@@ -1,9 +1,15 @@
+/**
+ * The response cache as Express middleware for one cacheable GET route: lookup, fill lock, a wait for another
+ * instance's fill, serving (ETag/304, X-Cache), storing the handler's JSON, and offering an expired entry for
+ * stale serving (stale.ts) should the database fail.
+ */
 import type { Request, RequestHandler, Response } from 'express';
-import { trace } from '@opentelemetry/api';
-import { cacheKey } from './keys';
-import type { Entry } from './entry';
-import { etagOf, type ResponseCache } from './response-cache';
-import type { CacheResult } from './stats';
+import { etagOf, type Entry } from '../entry';
+import { cacheKey } from '../keys';
+import { tracer } from '../observe';
+import type { ResponseCache } from '../response-cache';
+import type { CacheResult } from '../stats';
+import { offerStale } from './stale';
 
 /** What the validation step left in `res.locals.input` (see @crm/http defineRoute). */
 interface ValidatedInput {
@@ -11,6 +17,7 @@ interface ValidatedInput {
   query: unknown;
 }
 
+/** One cached route: its key, TTL and tags. */
 export interface CacheResponseOptions {
   /** The first part of the key, e.g. `organisations`; also the stats and TTL prefix. */
   keyPrefix: string;
@@ -26,6 +33,7 @@ export interface CacheResponseOptions {
   varyBy?: (req: Request) => unknown;
 }
 
+/** What every cached route of a service shares: the cache, who bypasses it, where results are counted. */
 export interface CacheMiddlewareContext {
   /** null when CACHE_ENABLED=false: every read goes to the database, marked BYPASS. */
   cache: ResponseCache | null;
@@ -58,7 +66,6 @@ const sendEntry = (req: Request, res: Response, entry: Entry, result: CacheResul
   sendBody(req, res, 200, entry.body, entry.header.c, entry.header.e, result);
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const tracer = trace.getTracer('@crm/cache');
 
 /** The `cache.get` span of a request: from the lookup until the cache knows what it serves (a wait for another fill included). */
 function startGetSpan(key: string, prefix: string): (result: CacheResult) => void {
@@ -130,40 +137,40 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     if (found.state === 'expired') {
       // If the database fails while refreshing, this entry (past its TTL, never invalidated) is served.
       const stale = found.entry;
-      res.locals.serveStale = () => {
+      offerStale(res, () => {
         markResult(key, options.keyPrefix, 'stale');
         record('stale');
         sendEntry(req, res, stale, 'stale');
-      };
+      });
     }
 
     let versions = found.versions;
-    let fillToken = await cache.acquireFill(key);
-    if (fillToken) {
+    const fill = await cache.acquireFill(key);
+    if (fill.state === 'acquired') {
       // Another fill may have stored and released between this request's lookup and its lock: serve that entry
       // rather than read the database again (one more round trip, on misses only).
       const again = await cache.lookup(key, tags);
       if (again.state === 'hit') {
-        void cache.releaseFill(key, fillToken);
+        void cache.releaseFill(key, fill.token);
         endGet('hit');
         record('hit');
         return sendEntry(req, res, again.entry, 'hit');
       }
       if (again.state !== 'unavailable') versions = again.versions;
     }
-    if (fillToken === null) {
-      // Another request (here or on another replica) is filling this key: wait for its entry.
+    if (fill.state === 'held') {
+      // Another request (here or on another replica) is filling this key: wait for its entry, else read the
+      // database without a lock.
       const filled = await cache.waitForFill(key, tags);
       if (filled) {
         endGet('hit');
         record('hit');
         return sendEntry(req, res, filled, 'hit');
       }
-      fillToken = undefined;
     }
     endGet('miss');
     record('miss');
-    const token = fillToken;
+    const token = fill.state === 'acquired' ? fill.token : null;
     captureJson(req, res, 'miss', async (body) => {
       await cache.store(key, body, JSON_TYPE, versions, options.ttl);
       if (token) await cache.releaseFill(key, token);

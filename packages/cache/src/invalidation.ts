@@ -1,0 +1,147 @@
+/**
+ * Invalidation by tag tokens: one committed event's tags get new tokens at most once, whoever applies it (the
+ * write after its commit, the worker, a replay), through a script that sets a marker with the last chunk. The write
+ * path retries what Redis did not take, then owes it; the worker's variant throws instead, so its job is retried.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Span } from '@opentelemetry/api';
+import type { RedisClient } from '@crm/redis';
+import { chunked } from './chunks';
+import type { Guarded, RedisGuard } from './guard';
+import type { CacheKeys } from './keys';
+import { luaScript } from './lua';
+import { tagAttributes, traced, type Timed } from './observe';
+import type { ReplayableEvent } from './replay';
+import { newToken } from './tokens';
+
+/** An event's invalidation done, by this call (`applied`) or an earlier one (`already-applied`), at `appliedAt` (epoch ms). */
+export type AppliedEvent =
+  | { state: 'applied'; appliedAt: number }
+  | { state: 'already-applied'; appliedAt: number };
+
+/** What the write path's application did: done, or owed by this process until Redis takes it. */
+export type EventApplication = AppliedEvent | { state: 'owed' };
+
+const APPLY_EVENT = luaScript('apply-event');
+const SET_TOKENS = luaScript('set-tokens');
+
+type ScriptCommand<R> = (numKeys: number, ...args: (string | number)[]) => Promise<R>;
+/** The apply-event script's answer: 1 and now when applied now, 0 and when it was when applied before. */
+type ScriptAnswer = [number, string];
+
+/** Pause between a write's retries of its invalidation (see owedWaitMs). */
+const WRITE_RETRY_MS = 50;
+
+/** What invalidation works with. */
+export interface InvalidationOptions {
+  redis: RedisClient;
+  keys: CacheKeys;
+  guard: RedisGuard;
+  timed: Timed;
+  /** How long an applied-event marker is kept. */
+  appliedMarkerMs: number;
+  /** How long a tag token lives (the longest entry plus grace). */
+  tokenTtlMs: number;
+  /** How long a write retries an invalidation Redis did not take before it answers with it owed. */
+  owedWaitMs: number;
+  /** Tags Redis did not take: owed by this process until it does. */
+  owe: (tags: string[]) => void;
+}
+
+/** Applies events' invalidations and sets new tokens (see the opening comment). */
+export class Invalidation {
+  constructor(private readonly options: InvalidationOptions) {
+    options.redis.defineCommand('crmApplyEvent', { lua: APPLY_EVENT });
+    options.redis.defineCommand('crmSetTokens', { lua: SET_TOKENS });
+  }
+
+  /** The write path's: on failure, retries for up to `owedWaitMs`, then owes the tags. */
+  apply(event: ReplayableEvent): Promise<EventApplication> {
+    return this.applying(event, async (call, span, tags) => {
+      const first = await this.options.timed('invalidate', this.options.guard.run(call));
+      const result = first.ok ? first : await this.retryWrite(call, span);
+      if (result.ok) return applied(result.value, span);
+      span.setAttribute('cache.owed', true);
+      this.options.owe(tags);
+      return { state: 'owed' };
+    });
+  }
+
+  /** The worker's: on failure, throws CacheUnavailableError (its job is retried, with backoff). */
+  applyOrThrow(event: ReplayableEvent): Promise<AppliedEvent> {
+    return this.applying(event, async (call, span) => {
+      const result = await this.options.timed('invalidate', this.options.guard.run(call));
+      if (result.ok) return applied(result.value, span);
+      throw this.options.guard.unavailable(result.cause);
+    });
+  }
+
+  /** Gives each tag a new, never-reused token (expiring with the longest entry), 500 tags per command. */
+  async setNewTokens(tags: string[]): Promise<void> {
+    const { redis, keys, tokenTtlMs } = this.options;
+    const setTokens = (redis as unknown as { crmSetTokens: ScriptCommand<number> }).crmSetTokens;
+    for (const run of chunked(tags)) {
+      await setTokens.call(redis, run.length, ...run.map((t) => keys.tag(t)), tokenTtlMs, ...run.map(newToken));
+      this.options.guard.heard();
+    }
+  }
+
+  /** Runs `settle` in the event's `cache.invalidate` span with the call that applies it, chunk by chunk. */
+  private applying<R>(event: ReplayableEvent, settle: (call: () => Promise<ScriptAnswer>, span: Span, tags: string[]) => Promise<R>): Promise<R> {
+    const { redis, keys, guard, appliedMarkerMs, tokenTtlMs } = this.options;
+    const { eventId, tags } = event;
+    const unique = [...new Set(tags)];
+    return traced('cache.invalidate', { ...tagAttributes(unique), 'cache.event_id': eventId }, (span) => {
+      const marker = keys.applied(eventId, Date.parse(event.occurredAt));
+      const apply = (redis as unknown as { crmApplyEvent: ScriptCommand<ScriptAnswer> }).crmApplyEvent;
+      const runs = chunked(unique);
+      // Chunk by chunk, in order: the first that finds the marker (applied already) ends it; the last sets it.
+      const call = async () => {
+        const now = Date.now();
+        let result: ScriptAnswer = [0, ''];
+        for (const [i, run] of runs.entries()) {
+          const args = [marker, ...run.map((t) => keys.tag(t))];
+          result = await apply.call(redis, args.length, ...args, now, appliedMarkerMs, tokenTtlMs, i === runs.length - 1 ? 1 : 0, ...run.map(newToken));
+          guard.heard();
+          if (result[0] === 0) break;
+        }
+        return result;
+      };
+      return settle(call, span, unique);
+    });
+  }
+
+  /**
+   * A write's invalidation failed: retries it, past the breaker, every 50 ms for up to `owedWaitMs`, on a cluster
+   * after refreshing the slot map (a promoted replica this process has not heard of yet). Unavailable when Redis
+   * still fails: the write then answers with its invalidation owed.
+   */
+  private async retryWrite<T>(call: () => Promise<T>, span: Span): Promise<Guarded<T>> {
+    const { guard, timed } = this.options;
+    const deadline = performance.now() + this.options.owedWaitMs;
+    let attempts = 0;
+    let cause: unknown;
+    while (!guard.closed) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await Promise.all([sleep(Math.min(left, WRITE_RETRY_MS)), guard.refreshClusterView(left)]);
+      attempts++;
+      try {
+        const result = await timed('invalidate', call());
+        span.setAttribute('cache.retries', attempts);
+        guard.succeeded();
+        return { ok: true, value: result };
+      } catch (error) {
+        cause = error; // Redis still fails: try again until the deadline.
+      }
+    }
+    span.setAttribute('cache.retries', attempts);
+    return { ok: false, cause };
+  }
+}
+
+/** The script's answer as an AppliedEvent, noted on the span (false when the event had been applied already). */
+function applied([now, at]: ScriptAnswer, span: Span): AppliedEvent {
+  span.setAttribute('cache.applied_now', now === 1);
+  return { state: now === 1 ? 'applied' : 'already-applied', appliedAt: Number(at) };
+}
