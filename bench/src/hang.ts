@@ -8,7 +8,8 @@
  * Settings: READERS (20 concurrent readers), HANG_MS (5000), DB_MS (5), HANG_PORT (7350).
  */
 import { createLogger } from '@crm/telemetry';
-import { RedisServer, ResponseCache, waitFor, type Lookup } from '@crm/cache';
+import { ResponseCache, type Lookup } from '@crm/cache';
+import { RedisServer, waitFor } from '@crm/testing';
 import { log, positiveNumber, sleep } from './util';
 import { createRedis } from '@crm/redis';
 

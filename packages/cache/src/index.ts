@@ -6,8 +6,3 @@ export { encodeEntry, decodeEntry, type Entry, type EntryHeader } from './entry'
 export type { CacheResult } from './stats';
 export { DEFAULT_TTLS, ttlFor } from './ttl';
 export { routeCache, cacheAdminRoutes, type RouteCacheOptions, type RequestInvalidation } from './routes';
-export {
-  RedisServer, RedisCluster, waitFor, testRedisCluster, testCacheRedis, testRedisEnv, clusterNodesEnv, unreachableTestRedis,
-  keysOnEveryNode, waitUntilServing,
-  type RedisServerOptions, type RedisClusterOptions, type KilledMaster,
-} from './testing';

@@ -1,5 +1,6 @@
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, RedisServer, ResponseCache, waitFor } from '../src';
+import { CircuitBreaker, ResponseCache } from '../src';
+import { RedisServer, waitFor } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // Our own redis-server (a spare port): healthy all along; only this process stalls.

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { createLogger } from '@crm/telemetry';
-import { CircuitBreaker, RedisServer, ResponseCache, cacheKey, waitFor } from '../src';
+import { CircuitBreaker, ResponseCache, cacheKey } from '../src';
+import { RedisServer, waitFor } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.

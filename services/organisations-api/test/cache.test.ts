@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { keysOnEveryNode, waitFor } from '@crm/cache';
+import { keysOnEveryNode, waitFor } from '@crm/testing';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
