@@ -3,6 +3,6 @@
 // are `@crm/http/openapi-check`.
 export * from './fuzz';
 export { fuzzSuite, type FuzzSuite } from './fuzz-suite';
-export { locationSuite, type CachedDetail, type Follow, type LocationSuite } from './locations';
+export { locationSuite, type CachedDetail, type Located, type LocationSuite } from './locations';
 export { walkCursors, offsetIds, type ReaderGet } from './paging';
 export { apiForTests, type ApiUnderTest } from './api';

@@ -1,8 +1,11 @@
 import request from 'supertest';
 import { apiForTests, type ApiUnderTest } from './api';
 
-/** Follows a creation's Location as a reader would, and returns what it answered. */
-export type Follow = (created: request.Response) => Promise<request.Response>;
+/**
+ * Checks a creation (201, a Location under /api/v1) and follows its Location as a reader would: a 200 whose body
+ * equals what the creation answered (`equals`), or holds at least that (`contains`: a read may add fields).
+ */
+export type Located = (created: request.Response, match: 'equals' | 'contains') => Promise<void>;
 
 /** A detail route read through the cache, and the writes that must show in its next read. */
 export interface CachedDetail<H extends ApiUnderTest> {
@@ -23,8 +26,8 @@ export interface LocationSuite<H extends ApiUnderTest> {
   start: () => Promise<H>;
   /** Which resources the creations test covers, for its name: `people and interactions`. */
   resources: string;
-  /** Creates each kind of resource and checks what its Location answers, with `follow`. */
-  creations: (h: H, follow: Follow) => Promise<void>;
+  /** Creates each kind of resource and checks each with `located`. */
+  creations: (h: H, located: Located) => Promise<void>;
   detail: CachedDetail<H>;
 }
 
@@ -34,14 +37,17 @@ export interface LocationSuite<H extends ApiUnderTest> {
  */
 export function locationSuite<H extends ApiUnderTest>(suite: LocationSuite<H>): void {
   const api = apiForTests(suite.start);
-  const follow: Follow = async (created) => {
+  const located: Located = async (created, match) => {
     expect(created.status).toBe(201);
     expect(created.headers.location).toMatch(/^\/api\/v1\//);
-    return request(api().app).get(created.headers.location!).set(api().auth('reader'));
+    const read = await request(api().app).get(created.headers.location!).set(api().auth('reader'));
+    expect(read.status).toBe(200);
+    if (match === 'equals') expect(read.body).toEqual(created.body);
+    else expect(read.body).toMatchObject(created.body);
   };
 
   describe('every Location names a route that answers 200', () => {
-    it(`${suite.resources}: the created resource is what its Location answers`, () => suite.creations(api(), follow));
+    it(`${suite.resources}: the created resource is what its Location answers`, () => suite.creations(api(), located));
   });
 
   const { collection, one, owner, create, change } = suite.detail;

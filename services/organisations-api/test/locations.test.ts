@@ -5,21 +5,13 @@ import { startHarness } from './harness';
 locationSuite({
   start: () => startHarness({ cache: true }),
   resources: 'organisations, mandats and produits',
-  creations: async (h, follow) => {
+  creations: async (h, located) => {
     const org = await request(h.app).post('/api/v1/organisations').set(h.auth('editor')).send({ name: 'Located', category: 'advisor' });
-    const orgRead = await follow(org);
-    expect(orgRead.status).toBe(200);
-    expect(orgRead.body).toMatchObject(org.body);
-
+    await located(org, 'contains');
     const mandat = await request(h.app).post(`/api/v1/organisations/${org.body.id}/mandats`).set(h.auth('editor')).send({ type: 'advisory', startDate: '2024-03-01' });
-    const mandatRead = await follow(mandat);
-    expect(mandatRead.status).toBe(200);
-    expect(mandatRead.body).toEqual(mandat.body);
-
+    await located(mandat, 'equals');
     const produit = await request(h.app).post('/api/v1/produits').set(h.auth('editor')).send({ name: 'Located fund', category: 'bond' });
-    const produitRead = await follow(produit);
-    expect(produitRead.status).toBe(200);
-    expect(produitRead.body).toEqual(produit.body);
+    await located(produit, 'equals');
   },
   detail: {
     collection: 'mandats',

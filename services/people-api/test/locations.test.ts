@@ -5,19 +5,14 @@ import { seedOrganisation, startHarness } from './harness';
 locationSuite({
   start: () => startHarness({ cache: true }),
   resources: 'people and interactions',
-  creations: async (h, follow) => {
+  creations: async (h, located) => {
     const organisationId = await seedOrganisation(h, { name: 'Location Ltd' });
     const person = await request(h.app).post('/api/v1/people').set(h.auth('editor'))
       .send({ firstName: 'Lou', lastName: 'Cation', email: `lou.${Date.now()}@example.com`, organisationId });
-    const personRead = await follow(person);
-    expect(personRead.status).toBe(200);
-    expect(personRead.body).toMatchObject(person.body);
-
+    await located(person, 'contains');
     const interaction = await request(h.app).post('/api/v1/interactions').set(h.auth('editor'))
       .send({ personId: person.body.id, type: 'call', subject: 'Where is it?', occurredAt: '2024-05-01T10:00:00.000Z' });
-    const interactionRead = await follow(interaction);
-    expect(interactionRead.status).toBe(200);
-    expect(interactionRead.body).toEqual(interaction.body);
+    await located(interaction, 'equals');
   },
   detail: {
     collection: 'interactions',
