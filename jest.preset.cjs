@@ -1,4 +1,6 @@
 // Shared jest settings: TypeScript through SWC, workspace packages loaded from their sources.
+const path = require('node:path');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -11,5 +13,6 @@ module.exports = {
   // Integration tests share one PostgreSQL database and one Redis: run files one at a time.
   maxWorkers: 1,
   testTimeout: 30_000,
-  reporters: ['default', ['<rootDir>/../../scripts/jest-summary-reporter.cjs', {}]],
+  // By absolute path: packages sit at different depths (packages/*, services/*, system-tests).
+  reporters: ['default', [path.join(__dirname, 'scripts', 'jest-summary-reporter.cjs'), {}]],
 };

@@ -1,8 +1,8 @@
 // The cluster runs (`npm run test:cluster`, each package's jest.cluster.config.cjs): the cache and invalidation
 // suites again, on a real Redis Cluster instead of the local Redis server. This module is their jest globalSetup:
-// it starts a throwaway cluster (RedisCluster from @crm/cache: three masters, three replicas on ports 7201-7206, the
+// it starts a throwaway cluster (RedisCluster from @crm/testing: three masters, three replicas on ports 7201-7206, the
 // cluster bus on 17201-17206, each node in a temporary directory) and sets TEST_REDIS_CLUSTER_NODES, the switch the
-// test harnesses read (testRedisCluster in @crm/cache). jest-redis-cluster-teardown.cjs stops it and removes the
+// test harnesses read (testRedisCluster in @crm/testing). jest-redis-cluster-teardown.cjs stops it and removes the
 // directories; should jest die first, the nodes are killed and the directories removed as its process exits.
 'use strict';
 const path = require('node:path');
@@ -26,8 +26,8 @@ function clusterConfig(base, testFiles) {
 }
 
 async function setup(_globalConfig, projectConfig) {
-  // @crm/cache as the package under test resolves it (its build: turbo builds before test:cluster).
-  const { RedisCluster } = createRequire(path.join(projectConfig.rootDir, 'package.json'))('@crm/cache');
+  // @crm/testing as the package under test resolves it (a devDependency of each; its build: turbo builds before test:cluster).
+  const { RedisCluster } = createRequire(path.join(projectConfig.rootDir, 'package.json'))('@crm/testing');
   const cluster = await RedisCluster.start({ ports: PORTS });
   globalThis[KEY] = cluster;
   process.env.TEST_REDIS_CLUSTER_NODES = cluster.nodesEnv;

@@ -1,6 +1,7 @@
 /** The bench database (seeded once, then reused) and, in Redis, the application's cache keys and counters. */
 import { Redis } from 'ioredis';
-import { createOrm, ensureDatabase, migrate, seedDatabase, truncateAll } from '@crm/database';
+import { createOrm, ensureDatabase, migrate, seedDatabase } from '@crm/database';
+import { truncateAll } from '@crm/database/testing';
 
 export const SIZES = { organisations: 100_000, people: 500_000, mandats: 200_000, interactions: 0 } as const;
 

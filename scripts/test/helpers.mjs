@@ -1,6 +1,7 @@
 // Helpers for the root-level tests that run `npm start` as a user would: their own redis-server, database
 // and ports (TEST_START_PORT_BASE, default 3110: never the 3001-3003 a developer's own `npm start` uses).
 import { execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,14 +26,14 @@ export function ports(slot) {
   return { organisations: base + 1, people: base + 2, worker: base + 3, redis: base + 9 };
 }
 
-/** A throwaway redis-server on `port` (nothing saved). Resolves with a stop function. */
+/**
+ * A throwaway redis-server on `port` (nothing saved): RedisServer of @crm/testing, built (npm test builds first).
+ * Resolves with a stop function, which kills it.
+ */
 export async function startRedis(port) {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitFor(() => portOpen(port), `redis-server on :${port}`);
-  return async () => {
-    child.kill('SIGKILL');
-    await waitFor(async () => !(await portOpen(port)), `redis-server on :${port} to stop`);
-  };
+  const { RedisServer } = createRequire(import.meta.url)('@crm/testing');
+  const server = await RedisServer.start(port);
+  return () => server.kill();
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */

@@ -6,8 +6,3 @@ export { ResponseCache } from './response-cache';
 export type { Lookup } from './lookup';
 /** Thrown by applyEventOrThrow when Redis does not take an event (code `E_CACHE_UNAVAILABLE`, the failure as `cause`). */
 export { CacheUnavailableError } from './errors';
-export {
-  RedisServer, RedisCluster, waitFor, testRedisCluster, testCacheRedis, testRedisEnv, clusterNodesEnv, unreachableTestRedis,
-  keysOnEveryNode, waitUntilServing,
-  type RedisServerOptions, type RedisClusterOptions, type KilledMaster,
-} from './testing';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@crm/telemetry';
-import { CacheUnavailableError, ResponseCache, testCacheRedis, unreachableTestRedis } from '../src';
+import { CacheUnavailableError, ResponseCache } from '../src';
+import { testCacheRedis, unreachableTestRedis } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // Applied-once events against the tests' Redis (the local server, or the cluster run's cluster), in a namespace of the test's own.

@@ -4,8 +4,9 @@ import request from 'supertest';
 import { createServiceApp, mintToken, OpenApiRegistry } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { Logger } from '@crm/telemetry';
-import { RedisCluster, ResponseCache, waitFor, type Lookup } from '../src';
+import { ResponseCache, type Lookup } from '../src';
 import type { ReplayableEvent, ReplayPage } from '../src/replay';
+import { RedisCluster, waitFor } from '@crm/testing';
 import { checkCacheEvictionPolicy, createRedis, dataNodes, type RedisClient } from '@crm/redis';
 
 // The cache on a real Redis Cluster (three masters, three replicas, ports 7101-7106), with two "replicas" of an

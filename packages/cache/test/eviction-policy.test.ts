@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '@crm/telemetry';
-import { RedisServer } from '../src';
+import { RedisServer } from '@crm/testing';
 import { checkCacheEvictionPolicy, checkQueueEvictionPolicy } from '@crm/redis';
 
 // Two real servers on spare ports, one configured like the cache Redis, one like the queue Redis.

@@ -1,5 +1,6 @@
 import { createLogger } from '@crm/telemetry';
-import { RedisServer, ResponseCache, waitFor, waitUntilServing } from '../src';
+import { ResponseCache } from '../src';
+import { RedisServer, waitFor, waitUntilServing } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server the test hangs (SIGSTOP). The client's command timeout is 2 s here (a slow network's

@@ -1,6 +1,7 @@
 import { createLogger } from '@crm/telemetry';
-import { RedisServer, ResponseCache, waitFor } from '../src';
+import { ResponseCache } from '../src';
 import { CircuitBreaker } from '../src/breaker';
+import { RedisServer, waitFor } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // Our own redis-server (a spare port): healthy all along; only this process stalls.

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import { createLogger } from '@crm/telemetry';
-import { RedisServer, ResponseCache, waitFor } from '../src';
+import { ResponseCache } from '../src';
 import { CircuitBreaker } from '../src/breaker';
 import { cacheKey } from '../src/keys';
+import { RedisServer, waitFor } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server on a spare port, so the test can hang it (SIGSTOP) and kill it.

@@ -1,6 +1,6 @@
 import { createLogger } from '@crm/telemetry';
 import { OutageReplay, REPLAY_MARGIN_MS, type ReplayableEvent, type ReplayPage } from '../src/replay';
-import { waitFor } from '../src';
+import { waitFor } from '@crm/testing';
 
 // The replay's paging and resumption are pure logic: an in-memory outbox, applying is recording.
 const logger = createLogger('cache-test', 'silent');

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@crm/telemetry';
-import { RedisServer, ResponseCache, waitFor, waitUntilServing, type Lookup } from '../src';
+import { ResponseCache, type Lookup } from '../src';
+import { RedisServer, waitFor, waitUntilServing } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
 
 // A real redis-server that keeps an RDB snapshot (taken only by SAVE), so the test can crash it (SIGKILL) and

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '@crm/telemetry';
-import { ResponseCache, testCacheRedis, waitFor, type Lookup } from '../src';
+import { ResponseCache, type Lookup } from '../src';
+import { testCacheRedis, waitFor } from '@crm/testing';
 import { TAG_CHUNK } from '../src/chunks';
 import { createRedis, type RedisClient } from '@crm/redis';
 

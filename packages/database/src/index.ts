@@ -3,11 +3,8 @@ export { createOrm, ensureDatabase, migrate, DEFAULT_ACQUIRE_TIMEOUT_MS, DEFAULT
 export { findPage, type FoundPage, type KeyValue, type PageWindow } from './keyset';
 export { MIGRATIONS } from './migrations';
 export { MikroORM, EntityManager, RequestContext, raw, LockMode, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
-export { TEST_DATABASE_URL, prepareTestDatabase, truncateAll } from './testing';
 export { requestContext, databaseProbe } from './request-context';
 export { ReplicaRouter, replicaRouter, withReadRouting, type ReadTarget, type ReplicaRoutingOptions } from './replicas';
-export { connectClient, recordStatements, sequentialScans, type PlanReads, type SentStatement } from './plan-testing';
-export { startReplicaCluster, type ReplicaCluster, type ReplicaClusterOptions } from './replica-testing';
 export * from './seed';
 export { TAGS, tagsForChange, type Change, type ChangeKind } from './cache-tags';
 export {

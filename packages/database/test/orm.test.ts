@@ -1,5 +1,5 @@
 import { createOrm, migrate, Organisation, Person, Mandat, MikroORM } from '../src';
-import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '../src/testing';
+import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '../test-support';
 
 describe('database', () => {
   let orm: MikroORM;

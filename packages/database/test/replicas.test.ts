@@ -1,6 +1,6 @@
 import { createOrm, migrate, Organisation, MikroORM, RequestContext, replicaRouter, withReadRouting, type ReplicaRouter } from '../src';
-import { startReplicaCluster, type ReplicaCluster } from '../src/replica-testing';
-import { prepareTestDatabase, truncateAll } from '../src/testing';
+import { startReplicaCluster, type ReplicaCluster } from '@crm/testing';
+import { prepareTestDatabase, truncateAll } from '../test-support';
 
 // A real streaming replica of a primary this test starts, replaying each commit 1.5 s late.
 jest.setTimeout(120_000);

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { createOrm, Organisation, MikroORM } from '../src';
-import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '../src/testing';
+import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '../test-support';
 import { seedDatabase, seedDemo, DEMO_SIZES, InvalidSeedOptionsError, createRng, type SeedOptions } from '../src/seed';
 import { isinCheckDigit } from '../src/seed/generators';
 import { parseSeedArgs, SeedUsageError } from '../src/seed/args';

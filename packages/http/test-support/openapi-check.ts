@@ -6,7 +6,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
 import ts from 'typescript';
+import { apiForTests, type ApiUnderTest } from './api';
 
 /** One finding of the linter. */
 export interface LintProblem {
@@ -52,4 +55,53 @@ export async function typecheckClient(document: object, usage: string): Promise<
 export async function fetchClient(baseUrl: string, headers: Record<string, string>) {
   const { default: createClient } = await import('openapi-fetch');
   return createClient<any>({ baseUrl, headers }); // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** An API's OpenAPI suite: how to start it, a usage of its typed client, its operations, a call through the client. */
+export interface OpenApiSuite<H extends ApiUnderTest> {
+  start: () => Promise<H>;
+  /** TypeScript using the generated client (see typecheckClient); it must compile. */
+  usage: string;
+  /** operationIds the document must have among its own. */
+  operationIds: string[];
+  /** Creates a resource through `client` (an editor's, on the running API) and reads it back, with its own checks. */
+  roundTrip: (client: Awaited<ReturnType<typeof fetchClient>>, h: H) => Promise<void>;
+}
+
+/**
+ * The API's `/openapi.json` as third-party tools see it: Redocly's lint, stable unique camelCase operationIds, and a
+ * generated typed client that typechecks `usage` and calls the running API.
+ */
+export function openApiSuite<H extends ApiUnderTest>(suite: OpenApiSuite<H>): void {
+  const api = apiForTests(suite.start);
+  let document: { paths: Record<string, Record<string, { operationId?: string }>> };
+  beforeAll(async () => {
+    document = (await request(api().app).get('/openapi.json').expect(200)).body;
+  });
+
+  describe('the OpenAPI document, as third-party tools see it', () => {
+    it("passes Redocly's recommended lint with no error and no warning", async () => {
+      expect(await lintOpenApi(document)).toEqual([]);
+    });
+
+    it('names every operation: stable, unique camelCase operationIds', () => {
+      const ids = Object.values(document.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+      expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]*$/.test(id))).toBe(true);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toEqual(expect.arrayContaining(suite.operationIds));
+    });
+
+    it('generates a typed client (openapi-typescript + openapi-fetch) that typechecks, and that calls the running API', async () => {
+      expect(await typecheckClient(document, suite.usage)).toEqual([]);
+
+      const h = api();
+      const server = h.app.listen(0, '127.0.0.1');
+      try {
+        await new Promise((resolve) => server.once('listening', resolve));
+        await suite.roundTrip(await fetchClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, h.auth('editor')), h);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  });
 }

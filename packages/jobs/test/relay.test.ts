@@ -1,7 +1,6 @@
 import type { Queue } from 'bullmq';
-import {
-  createOrm, deletePublishedBefore, eventForChange, prepareTestDatabase, recordEvent, truncateAll, unpublishedCount, TEST_DATABASE_URL, type MikroORM,
-} from '@crm/database';
+import { createOrm, deletePublishedBefore, eventForChange, recordEvent, unpublishedCount, type MikroORM } from '@crm/database';
+import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database/testing';
 import { createLogger } from '@crm/telemetry';
 import { invalidationJobId, openQueue, OutboxRelay, QUEUES } from '../src';
 

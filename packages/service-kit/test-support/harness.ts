@@ -4,9 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
-import { testRedisEnv, waitUntilServing, type ResponseCache } from '@crm/cache';
+import type { ResponseCache } from '@crm/cache';
+import { testRedisEnv, waitUntilServing } from '@crm/testing';
 import { parseEnv, type Env } from '@crm/config';
-import { createOrm, prepareTestDatabase, replicaRouter, truncateAll, TEST_DATABASE_URL, type MikroORM, type ReplicaRouter } from '@crm/database';
+import { createOrm, replicaRouter, type MikroORM, type ReplicaRouter } from '@crm/database';
+import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database/testing';
 import { mintToken, type Role } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import type { RedisClient, RedisTarget } from '@crm/redis';

@@ -1,8 +1,9 @@
 import request from 'supertest';
 import { parseEnv } from '@crm/config';
-import { createOrm, prepareTestDatabase, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
+import { createOrm, type MikroORM } from '@crm/database';
+import { prepareTestDatabase, TEST_DATABASE_URL } from '@crm/database/testing';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import { testRedisEnv, unreachableTestRedis } from '@crm/cache';
+import { testRedisEnv, unreachableTestRedis } from '@crm/testing';
 import { buildWorkerApp, SERVICE } from '../src/app';
 import { redisProbe } from '../src/redis';
 import { createRedis, type RedisClient, type RedisTarget } from '@crm/redis';

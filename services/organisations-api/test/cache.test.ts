@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { keysOnEveryNode, waitFor } from '@crm/cache';
+import { keysOnEveryNode, waitFor } from '@crm/testing';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;

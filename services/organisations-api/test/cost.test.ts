@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connectClient } from '@crm/database';
+import { connectClient } from '@crm/database/testing';
+import { waitFor } from '@crm/testing';
 import { startHarness, type Harness } from './harness';
 
 /**
@@ -80,7 +81,7 @@ describe('bounded cost per request', () => {
     try {
       // Four requests hold the whole pool (each waits on the lock); the fifth cannot get a connection.
       const holders = Array.from({ length: 4 }, (_, i) => get(`/api/v1/organisations?limit=${i + 1}`));
-      await waitFor(async () => (await lockWaiters()) >= 4);
+      await waitFor(async () => (await lockWaiters()) >= 4, 'four requests waiting on the lock', 5_000);
       const starved = await get('/api/v1/organisations/stats/live');
       expect(starved.status).toBe(503);
       expect(starved.retryAfter).toMatch(/^\d+$/);
@@ -150,10 +151,3 @@ async function lockWaiters(): Promise<number> {
   }
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

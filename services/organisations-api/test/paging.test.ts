@@ -1,13 +1,13 @@
 import request from 'supertest';
-import { connectClient } from '@crm/database';
+import { withClient } from '@crm/database/testing';
 import { MAX_OFFSET } from '@crm/http';
+import { walkCursors } from '@crm/http/test-support';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  const seed = await connectClient(h.env.DATABASE_URL);
-  try {
+  await withClient(h.env.DATABASE_URL, async (seed) => {
     // Ties everywhere: 12 names, creation times shared by pairs of rows or a microsecond apart in one millisecond.
     await seed.query(`insert into organisation (name, category, is_active, created_at, updated_at)
       select 'Name ' || (i % 12), (array['institution','wholesale','advisor','corporate','other'])[1 + i % 5], i % 7 <> 0,
@@ -15,27 +15,14 @@ beforeAll(async () => {
       from generate_series(1, 230) as i`);
     await seed.query(`insert into mandat (organisation_id, type, status, start_date)
       select (select min(id) from organisation), 'advisory', 'active', date '2024-01-01' + (i % 9) from generate_series(1, 40) as i`);
-  } finally {
-    await seed.end();
-  }
+  });
 });
 afterAll(() => h?.close());
 
 const get = (url: string) => request(h.app).get(url).set(h.auth('reader'));
 
-/** Every id of a list, walked with cursors `limit` at a time. */
-async function walk(path: string, limit: number): Promise<number[]> {
-  const ids: number[] = [];
-  let res = await get(`${path}&limit=${limit}`);
-  for (;;) {
-    expect(res.status).toBe(200);
-    ids.push(...res.body.items.map((o: { id: number }) => o.id));
-    // A cursor that repeats rows would walk forever: stop well past any list here.
-    if (!res.body.nextCursor || ids.length > 1_000) return ids;
-    res = await get(`${path}&limit=${limit}&cursor=${res.body.nextCursor}`);
-    expect(res.body.page).toBeNull();
-  }
-}
+/** Every id of a list, walked with cursors `limit` at a time; a page fetched by cursor has no page number. */
+const walk = (path: string, limit: number) => walkCursors(get, path, limit, (res) => expect(res.body.page).toBeNull());
 
 const SORTS = ['id', '-id', 'name', '-name', 'createdAt', '-createdAt'];
 

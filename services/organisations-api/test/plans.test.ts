@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { connectClient, recordStatements, sequentialScans } from '@crm/database';
+import { listSeqScans, withClient } from '@crm/database/testing';
 import { startHarness, type Harness } from './harness';
 
 /**
@@ -9,8 +9,7 @@ import { startHarness, type Harness } from './harness';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  const seed = await connectClient(h.env.DATABASE_URL);
-  try {
+  await withClient(h.env.DATABASE_URL, async (seed) => {
     await seed.query(`insert into organisation (name, category, is_active, created_at, updated_at)
       select 'Org ' || md5(i::text), (array['institution','wholesale','advisor','corporate','other'])[1 + i % 5], i % 10 <> 0,
              now() - make_interval(secs => i), now()
@@ -20,33 +19,16 @@ beforeAll(async () => {
     await seed.query(`insert into produit (name, category, is_active)
       select 'Produit ' || md5(i::text), 'cat' || (i % 20), i % 4 <> 0 from generate_series(1, 20000) as i`);
     await seed.query('analyze organisation, mandat, produit');
-  } finally {
-    await seed.end();
-  }
+  });
 }, 120_000);
 afterAll(() => h?.close());
 
 const SORTS = ['id', 'name', 'createdAt'];
 const both = (fields: string[]) => fields.flatMap((f) => [f, `-${f}`]);
 
-/** The statements a list URL sends for its first page, its deepest page and the page after the first by cursor. */
-async function statementsOf(path: string): Promise<string[]> {
-  const urls = [`${path}&limit=100`, `${path}&limit=100&page=101`];
-  const first = await request(h.app).get(urls[0]!).set(h.auth('reader'));
-  expect(first.status).toBe(200);
-  if (first.body.nextCursor) urls.push(`${path}&limit=100&cursor=${first.body.nextCursor}`);
-  const recorder = await recordStatements(h.orm);
-  try {
-    for (const url of urls) expect((await request(h.app).get(url).set(h.auth('reader'))).status).toBe(200);
-  } finally {
-    recorder.stop();
-  }
-  // The page statements; the count (every matching row, by definition) is bounded by the statement timeout.
-  const pages = recorder.statements.filter((s) => /\blimit\b/i.test(s.sql));
-  expect(pages.length).toBeGreaterThanOrEqual(urls.length);
-  const scans = await sequentialScans(h.env.DATABASE_URL, pages);
-  return scans.flatMap((s) => s.tables.map((table) => `${table}: ${s.sql}`));
-}
+/** The tables a list URL's page statements scan in full (see listSeqScans). */
+const statementsOf = (path: string) =>
+  listSeqScans({ orm: h.orm, databaseUrl: h.env.DATABASE_URL, get: (url) => request(h.app).get(url).set(h.auth('reader')) }, path);
 
 describe('query plans of the list routes', () => {
   it('organisation lists use an index for every sort and filter', async () => {

@@ -1,29 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { prepareTestDatabase, TEST_DATABASE_URL } from '@crm/database';
+import { prepareTestDatabase, TEST_DATABASE_URL } from '@crm/database/testing';
+import { spawnCaptured, TEST_QUEUE_URL, waitFor, type Captured } from '@crm/testing';
 
 // Runs the built server as a real process (npm test builds first).
 const SERVER = path.resolve(__dirname, '../dist/server.js');
 
-function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  let output = '';
-  const child = spawn(process.execPath, [SERVER], {
-    // A test queue database: the process's outbox relay must not publish test events to a dev stack's queue.
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL, QUEUE_REDIS_URL: 'redis://127.0.0.1:6379/9', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (c) => { output += c; });
-  child.stderr!.on('data', (c) => { output += c; });
-  return { child, output: () => output };
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function start(env: Record<string, string>): Captured {
+  // A test queue database: the process's outbox relay must not publish test events to a dev stack's queue.
+  return spawnCaptured(SERVER, { NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: TEST_DATABASE_URL, QUEUE_REDIS_URL: TEST_QUEUE_URL, ...env });
 }
 
 describe('the organisations-api process', () => {
@@ -40,15 +25,15 @@ describe('the organisations-api process', () => {
     const port = 3900 + Math.floor(Math.random() * 90);
     const { child, output } = start({ ORGANISATIONS_API_PORT: String(port) });
     try {
-      await waitUntil(() => /listening/.test(output()));
+      await waitFor(() => /listening/.test(output()), 'the process to listen');
       // Redis connections come up just after the server listens.
       let health: { status?: string } = {};
-      await waitUntil(async () => {
+      await waitFor(async () => {
         const res = await fetch(`http://127.0.0.1:${port}/health`);
         expect(res.status).toBe(200);
         health = await res.json() as typeof health;
         return health.status === 'healthy';
-      });
+      }, 'a healthy /health');
       expect(health).toMatchObject({ status: 'healthy', database: { status: 'up' }, cache: { status: 'up' }, queue: { status: 'up' } });
       // JSON log lines, one per request would follow; the startup line is JSON too.
       expect(JSON.parse(output().split('\n').find((l) => l.includes('listening'))!)).toMatchObject({ service: 'organisations-api', port });

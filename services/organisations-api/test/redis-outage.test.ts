@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { RedisServer } from '@crm/cache';
+import { RedisServer, waitFor } from '@crm/testing';
 import { startHarness, type Harness } from './harness';
 
 // The contract's "Redis down", seen through HTTP: the cache's Redis is a real server on a spare port,
@@ -16,7 +16,7 @@ let h: Harness;
 beforeAll(async () => {
   await server.start();
   h = await startHarness({ cache: true, redisUrl: server.url });
-  await until(() => h.redis!.status === 'ready');
+  await waitFor(() => h.redis!.status === 'ready', 'the cache client to be ready');
 });
 afterAll(async () => {
   await h?.close();
@@ -35,24 +35,16 @@ const get = (url: string) => timed(request(h.app).get(url).set(h.auth('reader'))
 const patch = (url: string, body: Record<string, unknown>) => timed(request(h.app).patch(url).set(h.auth('editor')).send(body));
 const health = () => timed(request(h.app).get('/health'));
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** Reads `url` until it is a cache hit; returns every X-Cache seen on the way and checks each body. */
 async function readUntilHit(url: string, expectBody: (body: Timed['body']) => void): Promise<string[]> {
   const seen: string[] = [];
-  await until(async () => {
+  await waitFor(async () => {
     const res = await get(url);
     expect(res.status).toBe(200);
     expectBody(res.body);
     seen.push(res.cache ?? 'none');
     return res.cache === 'HIT';
-  });
+  }, `${url} to be a cache hit`);
   return seen;
 }
 
@@ -142,7 +134,7 @@ describe('the API while the cache Redis is killed (SIGKILL)', () => {
     await readUntilHit(url, (b) => expect(b).toMatchObject({ name: 'Before Kill' }));
 
     await server.kill();
-    await until(() => h.redis!.status !== 'ready'); // the client saw the connection drop
+    await waitFor(() => h.redis!.status !== 'ready', 'the cache client to see the drop'); // the client saw the connection drop
     // A dropped connection opens the breaker at once: no request waits for a timeout.
     expect(Math.max(...await readDuringOutage(id, 'Before Kill'))).toBeLessThan(FAST_MS);
     expect((await health()).ms).toBeLessThan(FAST_MS);

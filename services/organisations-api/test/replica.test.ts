@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startReplicaCluster, type ReplicaCluster } from '@crm/database';
+import { startReplicaCluster, type ReplicaCluster } from '@crm/testing';
 import { startHarness, type Harness } from './harness';
 
 // The API on a primary and a real streaming replica (started here) that applies each commit 1.5 s late.

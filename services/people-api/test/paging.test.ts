@@ -1,13 +1,13 @@
 import request from 'supertest';
-import { connectClient } from '@crm/database';
+import { withClient } from '@crm/database/testing';
+import { offsetIds as offsetIdsOf, walkCursors } from '@crm/http/test-support';
 import { startHarness, type Harness } from './harness';
 
 let h: Harness;
 let personId: number;
 beforeAll(async () => {
   h = await startHarness();
-  const seed = await connectClient(h.env.DATABASE_URL);
-  try {
+  await withClient(h.env.DATABASE_URL, async (seed) => {
     // Ties on the name sort's every key (last name, then first name), and occurrence times a microsecond apart.
     await seed.query(`insert into person (first_name, last_name, email, created_at)
       select 'F' || (i % 3), 'L' || (i % 4), 'p' || i || '@example.test', timestamptz '2024-01-01 00:00:00.5+00' + make_interval(secs => (i % 5) * 0.000001)
@@ -17,32 +17,14 @@ beforeAll(async () => {
     await seed.query(`insert into interaction (person_id, type, subject, occurred_at)
       select $1, 'call', 'Call ' || i, timestamptz '2024-03-01 10:00:00.250+00' + make_interval(secs => (i % 7) * 0.000001)
       from generate_series(1, 80) as i`, [personId]);
-  } finally {
-    await seed.end();
-  }
+  });
 });
 afterAll(() => h?.close());
 
 const get = (url: string) => request(h.app).get(url).set(h.auth('reader'));
 
-async function walk(path: string, limit: number): Promise<number[]> {
-  const sep = path.includes('?') ? '&' : '?';
-  const ids: number[] = [];
-  let res = await get(`${path}${sep}limit=${limit}`);
-  for (;;) {
-    expect(res.status).toBe(200);
-    ids.push(...res.body.items.map((o: { id: number }) => o.id));
-    // A cursor that repeats rows would walk forever: stop well past any list here.
-    if (!res.body.nextCursor || ids.length > 1_000) return ids;
-    res = await get(`${path}${sep}limit=${limit}&cursor=${res.body.nextCursor}`);
-  }
-}
-
-async function offsetIds(path: string): Promise<number[]> {
-  const res = await get(`${path}${path.includes('?') ? '&' : '?'}limit=500`);
-  expect(res.status).toBe(200);
-  return res.body.items.map((o: { id: number }) => o.id);
-}
+const walk = (path: string, limit: number) => walkCursors(get, path, limit);
+const offsetIds = (path: string) => offsetIdsOf(get, path);
 
 describe('paging', () => {
   it('walks people by cursor in the order of the offset pages for every sort, search included', async () => {

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { connectClient, recordStatements, sequentialScans } from '@crm/database';
+import { listSeqScans, withClient } from '@crm/database/testing';
 import { startHarness, type Harness } from './harness';
 
 /**
@@ -9,8 +9,7 @@ import { startHarness, type Harness } from './harness';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();
-  const seed = await connectClient(h.env.DATABASE_URL);
-  try {
+  await withClient(h.env.DATABASE_URL, async (seed) => {
     await seed.query(`insert into organisation (name, category) select 'Org ' || i, 'other' from generate_series(1, 2000) as i`);
     await seed.query(`insert into person (first_name, last_name, email, organisation_id, created_at)
       select 'First' || (i % 300), 'Last' || (i % 700), 'p' || i || '@example.test', (select min(id) from organisation) + i % 2000,
@@ -20,9 +19,7 @@ beforeAll(async () => {
       select p.id, p.organisation_id, 'call', 'Call ' || i, now() - make_interval(secs => i * 7), now() - make_interval(secs => i)
       from generate_series(1, 50000) as i join person p on p.id = (select min(id) from person) + i % 20000`);
     await seed.query('analyze organisation, person, interaction');
-  } finally {
-    await seed.end();
-  }
+  });
 }, 180_000);
 afterAll(() => h?.close());
 
@@ -33,23 +30,11 @@ const both = (fields: string[]) => fields.flatMap((f) => [f, `-${f}`]);
  * `substring`: a 3+ character search over three columns, which PostgreSQL finds cheaper to scan at this test's
  * size; it is planned with sequential scans off, so it must at least have an index path (the trigram indexes).
  */
-async function seqScansOf(path: string, substring = false): Promise<string[]> {
-  const urls = [`${path}&limit=100`, `${path}&limit=100&page=101`];
-  const first = await request(h.app).get(urls[0]!).set(h.auth('reader'));
-  expect(first.status).toBe(200);
-  if (first.body.nextCursor) urls.push(`${path}&limit=100&cursor=${first.body.nextCursor}`);
-  const recorder = await recordStatements(h.orm);
-  try {
-    for (const url of urls) expect((await request(h.app).get(url).set(h.auth('reader'))).status).toBe(200);
-  } finally {
-    recorder.stop();
-  }
-  // The page statements; the count (every matching row, by definition) is bounded by the statement timeout.
-  const pages = recorder.statements.filter((s) => /\blimit\b/i.test(s.sql));
-  expect(pages.length).toBeGreaterThanOrEqual(urls.length);
-  const scans = await sequentialScans(h.env.DATABASE_URL, pages, { withoutSeqScan: substring });
-  return scans.flatMap((s) => s.tables.map((table) => `${table}: ${s.sql}`));
-}
+const seqScansOf = (path: string, substring = false) => listSeqScans(
+  { orm: h.orm, databaseUrl: h.env.DATABASE_URL, get: (url) => request(h.app).get(url).set(h.auth('reader')) },
+  path,
+  { withoutSeqScan: substring },
+);
 
 describe('query plans of the list routes', () => {
   it('people lists and search use an index for every sort, filter and term length', async () => {

@@ -1,19 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import path from 'node:path';
-import { Redis } from 'ioredis';
-import { waitFor } from './stack';
+import { waitFor } from './wait';
 
-// The built services as real processes (npm test builds first), for the tests that need what only a process
-// has: its signals, its OTLP exporter, its death by SIGKILL.
-
-const SERVICES = {
-  'organisations-api': 'ORGANISATIONS_API_PORT',
-  'people-api': 'PEOPLE_API_PORT',
-  'cache-worker': 'CACHE_WORKER_PORT',
-} as const;
-
-export type ServiceName = keyof typeof SERVICES;
+// Built programs as real processes, for the tests that need what only a process has: its signals, its OTLP
+// exporter, its death by SIGKILL.
 
 /** A port nothing listens on now (the system picks it). */
 export async function freePort(): Promise<number> {
@@ -39,26 +29,31 @@ export function spawnCaptured(file: string, env: Record<string, string>, cwd?: s
   return { child, output: () => output };
 }
 
-/** A built service started on a port of its own, answering /health. */
+/** A built HTTP service started on a port of its own, answering /health. */
 export interface ServiceProcess extends Captured {
   url: string;
 }
 
-/** Where a built service's entry point is. */
-export function serverOf(name: ServiceName): string {
-  return path.resolve(__dirname, '../..', name, 'dist', 'server.js');
+/** What startServiceProcess runs: a built entry point, told its port by one environment variable. */
+export interface ServiceEntry {
+  /** For messages: which service this is. */
+  name: string;
+  /** The built entry point (`node <file>`). */
+  file: string;
+  /** The variable the service reads its port from. */
+  portVariable: string;
 }
 
 /**
  * Starts a built service on a free port with `env` and waits (up to a minute: a loaded machine is slow to load and
  * instrument the modules) until its /health answers 200. One that never does is killed: it must not outlive the test.
  */
-export async function startService(name: ServiceName, env: Record<string, string>): Promise<ServiceProcess> {
+export async function startServiceProcess(service: ServiceEntry, env: Record<string, string>): Promise<ServiceProcess> {
   const port = await freePort();
-  const running = spawnCaptured(serverOf(name), { ...env, [SERVICES[name]]: String(port) });
+  const running = spawnCaptured(service.file, { ...env, [service.portVariable]: String(port) });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(async () => (await fetch(`${url}/health`).catch(() => null))?.status === 200, `${name} to answer /health`, 60_000);
+    await waitFor(async () => (await fetch(`${url}/health`).catch(() => null))?.status === 200, `${service.name} to answer /health`, 60_000);
   } catch (error) {
     running.child.kill('SIGKILL');
     throw new Error(`${(error as Error).message}; its output:\n${running.output()}`);
@@ -72,17 +67,4 @@ export async function stopProcess(running: Captured | undefined): Promise<void> 
   const exited = new Promise((resolve) => running.child.once('exit', resolve));
   running.child.kill('SIGTERM');
   await exited;
-}
-
-/** Removes every key a process left in a cache namespace of the test's own (entries, tag tokens, rate limits). */
-export async function deleteNamespaceKeys(redisUrl: string, namespace: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    for (const pattern of [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]) {
-      const keys = await redis.keys(pattern);
-      if (keys.length) await redis.unlink(...keys);
-    }
-  } finally {
-    redis.disconnect();
-  }
 }

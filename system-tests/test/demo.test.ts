@@ -2,15 +2,13 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
+import { TEST_DATABASE_URL } from '@crm/database/testing';
 import { parseEnv } from '@crm/config';
-import { openQueue, QUEUES } from '@crm/jobs';
-import { deleteNamespaceKeys, freePort, startService, stopProcess, type ServiceName, type ServiceProcess } from './processes';
-import { TEST_QUEUE_URL, waitFor } from './stack';
+import { deleteNamespaceKeys, freePort, stopProcess, TEST_QUEUE_URL, waitFor, type ServiceProcess } from '@crm/testing';
+import { emptyDatabaseAndQueues, ROOT, startService, type ServiceName } from './services';
 
 // `npm run demo` against the three built services running as processes (as `npm start` runs them), with their
 // spans exported over OTLP/HTTP to a receiver this test runs: the trace the demo prints is checked to exist.
-const ROOT = path.resolve(__dirname, '../../..');
 const env = parseEnv({ NODE_ENV: 'test', DATABASE_URL: TEST_DATABASE_URL });
 const namespace = `crm-test-${randomUUID().slice(0, 8)}`;
 
@@ -64,12 +62,7 @@ describe('npm run demo', () => {
   let urls: Record<string, string> = {};
 
   beforeAll(async () => {
-    await prepareTestDatabase();
-    const orm = await createOrm({ databaseUrl: TEST_DATABASE_URL });
-    await truncateAll(orm);
-    await orm.close(true);
-    const queues = [QUEUES.invalidation, QUEUES.warmup].map((name) => openQueue(name, { url: TEST_QUEUE_URL }));
-    await Promise.all(queues.map((q) => q.obliterate({ force: true }).then(() => q.close())));
+    await emptyDatabaseAndQueues();
     const otlpPort = await freePort();
     await new Promise<void>((resolve) => otlp.listen(otlpPort, '127.0.0.1', resolve));
     const common = { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${otlpPort}` };

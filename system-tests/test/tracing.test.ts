@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database';
+import { createOrm } from '@crm/database';
+import { TEST_DATABASE_URL } from '@crm/database/testing';
 import { mintToken } from '@crm/http';
-import { openQueue, QUEUES } from '@crm/jobs';
 import { parseEnv } from '@crm/config';
-import { deleteNamespaceKeys, startService as startProcess, stopProcess as stop, type ServiceName, type ServiceProcess as Running } from './processes';
-import { TEST_QUEUE_URL, waitFor } from './stack';
+import { deleteNamespaceKeys, stopProcess as stop, TEST_QUEUE_URL, waitFor, type ServiceProcess as Running } from '@crm/testing';
+import { emptyDatabaseAndQueues, startService as startProcess, type ServiceName } from './services';
 
 // The three built services as processes, exporting their spans over OTLP/HTTP to a receiver this test runs:
 // real exports over the wire, as Jaeger would receive them.
@@ -102,12 +102,7 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
   let worker: Running;
 
   beforeAll(async () => {
-    await prepareTestDatabase();
-    const orm = await createOrm({ databaseUrl: TEST_DATABASE_URL });
-    await truncateAll(orm);
-    await orm.close(true);
-    const queues = [QUEUES.invalidation, QUEUES.warmup].map((name) => openQueue(name, { url: TEST_QUEUE_URL }));
-    await Promise.all(queues.map((q) => q.obliterate({ force: true }).then(() => q.close())));
+    await emptyDatabaseAndQueues();
     await receiver.start();
     organisations = await startService('organisations-api', receiver, 'http/json');
     running.push(organisations);

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { invalidationJobId, QUEUES, warmupJobId } from '@crm/jobs';
-import { STATS_FLUSH_MS, startStack, waitFor, type ApiInstance, type Stack } from './stack';
+import { STATS_FLUSH_MS, startStack, type ApiInstance, type Stack } from './stack';
+import { waitFor } from '@crm/testing';
 
 // Issue 7: two replicas of each API and two cache workers on the same queues, tested together.
 // There is no in-process cache tier (the cache is only the shared Redis), so there is no in-process staleness to measure.

@@ -1,3 +1,5 @@
+// A PostgreSQL primary with a streaming hot-standby replica of its own, for the read-replica tests: started from
+// the local server binaries in a temporary directory; the system server and its configuration are not touched.
 import { execFile as execFileCb, spawnSync } from 'node:child_process';
 import { chown, mkdtemp, readdir, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
 import { readdirSync, rmSync } from 'node:fs';
@@ -6,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { waitFor } from './wait';
 
 const execFile = promisify(execFileCb);
 
@@ -35,6 +38,8 @@ export interface ReplicaCluster {
 }
 
 const DIR_PREFIX = 'crm-pg-replica-';
+/** A server starting up refuses connections: that is "not yet", not a failure. */
+const UNTIL_UP = { everyMs: 25, retryErrors: true };
 const isRoot = process.getuid?.() === 0;
 
 /** Runs a PostgreSQL binary; as the `postgres` OS user when we are root (the server refuses to run as root). */
@@ -56,20 +61,6 @@ async function run(binDir: string, tool: string, args: string[]): Promise<string
 function stopSync(binDir: string, dataDir: string): void {
   const [command, argv] = pgCommand(binDir, 'pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']);
   spawnSync(command, argv, { stdio: 'ignore', timeout: 30_000 });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -117,13 +108,6 @@ async function postgresOwner(): Promise<{ uid: number; gid: number } | null> {
   return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
 }
 
-/**
- * Starts a PostgreSQL primary and a streaming replica of it from the local binaries, in a temporary directory,
- * without touching the system's server or its configuration: primary on `primaryPort` (wal_level replica, trust
- * authentication for local connections and replication, fsync off), replica made with `pg_basebackup -R` on
- * `replicaPort`, applying each commit `applyDelayMs` late so its lag is real. Everything is removed by `stop()`,
- * also when starting fails half-way.
- */
 /** The newest PostgreSQL installed the Debian way (/usr/lib/postgresql/<major>/bin). */
 function defaultBinDir(): string {
   const majors = readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
@@ -131,6 +115,13 @@ function defaultBinDir(): string {
   return `/usr/lib/postgresql/${majors[0]}/bin`;
 }
 
+/**
+ * Starts a PostgreSQL primary and a streaming replica of it from the local binaries, in a temporary directory,
+ * without touching the system's server or its configuration: primary on `primaryPort` (wal_level replica, trust
+ * authentication for local connections and replication, fsync off), replica made with `pg_basebackup -R` on
+ * `replicaPort`, applying each commit `applyDelayMs` late so its lag is real. Everything is removed by `stop()`,
+ * also when starting fails half-way.
+ */
 export async function startReplicaCluster(options: ReplicaClusterOptions = {}): Promise<ReplicaCluster> {
   const binDir = options.binDir ?? process.env.PG_BIN_DIR ?? defaultBinDir();
   const primaryPort = options.primaryPort ?? 5441;
@@ -162,7 +153,7 @@ export async function startReplicaCluster(options: ReplicaClusterOptions = {}): 
 
   const startServer = async (dir: string, port: number) => {
     await run(binDir, 'pg_ctl', ['-D', dir, '-l', join(base, `${port}.log`), '-w', '-t', '60', 'start']);
-    await waitFor(async () => (await query(url(port, 'postgres'), 'select 1')).length === 1, 30_000, `PostgreSQL on port ${port}`);
+    await waitFor(async () => (await query(url(port, 'postgres'), 'select 1')).length === 1, `PostgreSQL on port ${port}`, 30_000, UNTIL_UP);
   };
 
   try {
@@ -183,7 +174,7 @@ export async function startReplicaCluster(options: ReplicaClusterOptions = {}): 
     await appendFile(join(replicaDir, 'postgresql.auto.conf'), `port = ${replicaPort}\nrecovery_min_apply_delay = '${applyDelayMs}ms'\nhot_standby = on\n`);
     await startServer(replicaDir, replicaPort);
     await waitFor(async () => (await query<{ standby: boolean }>(url(replicaPort, 'postgres'), 'select pg_is_in_recovery() as standby'))[0]!.standby,
-      30_000, 'the replica to be in recovery');
+      'the replica to be in recovery', 30_000, UNTIL_UP);
   } catch (error) {
     stopAllSync();
     process.removeListener('exit', stopAllSync);
@@ -200,7 +191,7 @@ export async function startReplicaCluster(options: ReplicaClusterOptions = {}): 
       const started = Date.now();
       const [{ lsn }] = await query<{ lsn: string }>(url(primaryPort, 'postgres'), 'select pg_current_wal_lsn()::text as lsn') as [{ lsn: string }];
       await waitFor(async () => (await query<{ done: boolean }>(url(replicaPort, 'postgres'),
-        'select pg_last_wal_replay_lsn() >= $1::pg_lsn as done', [lsn]))[0]!.done, timeoutMs, `the replica to replay ${lsn}`);
+        'select pg_last_wal_replay_lsn() >= $1::pg_lsn as done', [lsn]))[0]!.done, `the replica to replay ${lsn}`, timeoutMs, UNTIL_UP);
       return Date.now() - started;
     },
     stopReplica: async () => {

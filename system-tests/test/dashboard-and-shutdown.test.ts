@@ -4,7 +4,7 @@ import request from 'supertest';
 import { mintToken } from '@crm/http';
 import { JOB_OPTIONS, QUEUES } from '@crm/jobs';
 import { ServiceMetrics } from '@crm/telemetry';
-import { buildWorkerApp, SERVICE } from '../src/app';
+import { buildWorkerApp, SERVICE } from '@crm/cache-worker';
 import { hangingServer, startStack, type Stack } from './stack';
 
 let s: Stack;

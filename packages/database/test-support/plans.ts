@@ -1,5 +1,8 @@
-import { Client, type Pool, type PoolClient } from 'pg';
-import type { MikroORM } from '@mikro-orm/postgresql';
+/// <reference types="@types/jest" />
+// listSeqScans asserts with jest's expect: the reference keeps that true for a program without jest's types (the benchmarks).
+import type { Pool, PoolClient } from 'pg';
+import type { MikroORM } from '@crm/database';
+import { withClient } from './database';
 
 /** A statement as the driver sent it: SQL with $n placeholders and its values. */
 export interface SentStatement {
@@ -54,9 +57,7 @@ function* nodes(plan: PlanNode): Generator<PlanNode> {
  * at all, for tables too small in a test for the planner to prefer it.
  */
 export async function sequentialScans(databaseUrl: string, statements: SentStatement[], options: { withoutSeqScan?: boolean } = {}): Promise<PlanReads[]> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+  return withClient(databaseUrl, async (client) => {
     if (options.withoutSeqScan) await client.query('set enable_seqscan = off');
     const found: PlanReads[] = [];
     for (const { sql, params } of statements) {
@@ -69,14 +70,35 @@ export async function sequentialScans(databaseUrl: string, statements: SentState
       });
     }
     return found;
-  } finally {
-    await client.end();
-  }
+  });
 }
 
-/** A connection of its own to `databaseUrl`, outside any ORM pool and its timeouts: for tests' seeding and locks. */
-export async function connectClient(databaseUrl: string): Promise<Client> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  return client;
+/** What listSeqScans needs of an API under test: its ORM (whose statements it records), its database, a reader's GET. */
+export interface PlannedApi {
+  orm: MikroORM;
+  databaseUrl: string;
+  get: (url: string) => PromiseLike<{ status: number; body: { nextCursor?: string | null } }>;
+}
+
+/**
+ * The tables a list URL's page statements read in full, as `table: sql` lines (none is what an index-backed list
+ * answers): its first page, its deepest page and, when there is one, the page after the first by cursor, 100 rows
+ * each. `withoutSeqScan` plans with sequential scans off (see sequentialScans).
+ */
+export async function listSeqScans(api: PlannedApi, path: string, options: { withoutSeqScan?: boolean } = {}): Promise<string[]> {
+  const urls = [`${path}&limit=100`, `${path}&limit=100&page=101`];
+  const first = await api.get(urls[0]!);
+  expect(first.status).toBe(200);
+  if (first.body.nextCursor) urls.push(`${path}&limit=100&cursor=${first.body.nextCursor}`);
+  const recorder = await recordStatements(api.orm);
+  try {
+    for (const url of urls) expect((await api.get(url)).status).toBe(200);
+  } finally {
+    recorder.stop();
+  }
+  // The page statements; the count (every matching row, by definition) is bounded by the statement timeout.
+  const pages = recorder.statements.filter((s) => /\blimit\b/i.test(s.sql));
+  expect(pages.length).toBeGreaterThanOrEqual(urls.length);
+  const scans = await sequentialScans(api.databaseUrl, pages, options);
+  return scans.flatMap((s) => s.tables.map((table) => `${table}: ${s.sql}`));
 }

@@ -5,7 +5,8 @@ import pino from 'pino';
 import request from 'supertest';
 import { mintToken } from '@crm/http';
 import { JOB_OPTIONS } from '@crm/jobs';
-import { startStack, waitFor, type Stack } from './stack';
+import { startStack, type Stack } from './stack';
+import { waitFor } from '@crm/testing';
 
 // The worker warms up with the reader token it is given (WARMUP_TOKEN) and holds no signing key. A warm-up the
 // API refuses is a failure, counted and visible, never a silent success.

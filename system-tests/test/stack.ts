@@ -2,28 +2,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
-import { Cluster, Redis } from 'ioredis';
 import type { Express } from 'express';
 import request from 'supertest';
-import { clusterNodesEnv, testRedisCluster, waitUntilServing } from '@crm/cache';
+import { CacheWorker, buildWorkerApp, redisProbe, SERVICE as WORKER_SERVICE } from '@crm/cache-worker';
 import { parseEnv, type Env } from '@crm/config';
-import { createOrm, prepareTestDatabase, truncateAll, TEST_DATABASE_URL, type MikroORM } from '@crm/database';
+import { createOrm, type MikroORM } from '@crm/database';
+import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database/testing';
 import { mintToken, type Role } from '@crm/http';
 import { createQueueConnection, openQueue, QUEUES } from '@crm/jobs';
 import { createApiRuntime, type ApiRuntime } from '@crm/service-kit';
+import { buildApp as buildOrganisationsApp } from '@crm/organisations-api';
+import { buildApp as buildPeopleApp } from '@crm/people-api';
+import type { RedisNode, RedisTarget } from '@crm/redis';
 import { createLogger, ServiceMetrics, type Logger } from '@crm/telemetry';
-import { buildApp as buildOrganisationsApp } from '../../organisations-api/src/app';
-import { buildApp as buildPeopleApp } from '../../people-api/src/app';
-import { buildWorkerApp, SERVICE as WORKER_SERVICE } from '../src/app';
-import { redisProbe } from '../src/redis';
-import { CacheWorker } from '../src/worker';
-import { dataNodes, type RedisNode, type RedisTarget } from '@crm/redis';
-
-/**
- * The test queue Redis: a database of its own on the local server, emptied by each stack. Runs at the same time
- * (each with its own TEST_DATABASE_URL) need their own TEST_QUEUE_URL: job ids restart with the outbox ids.
- */
-export const TEST_QUEUE_URL = process.env.TEST_QUEUE_URL ?? 'redis://127.0.0.1:6379/9';
+import { clusterNodesEnv, deleteNamespaceKeys, testRedisCluster, TEST_QUEUE_URL, waitUntilServing } from '@crm/testing';
 
 /** How often each API replica adds its hit and miss counts to the shared stats hash. */
 export const STATS_FLUSH_MS = 100;
@@ -137,27 +129,6 @@ async function startApi(kind: 'organisations' | 'people', env: Env, namespace: s
   };
 }
 
-/** Removes the keys matching `patterns` from every data node (one key per UNLINK: on a cluster they span slots). */
-async function removeKeys(target: RedisTarget, patterns: string[]): Promise<void> {
-  const client = typeof target === 'string'
-    ? new Redis(target, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    : new Cluster(target.clusterNodes, { lazyConnect: true, redisOptions: { maxRetriesPerRequest: 1, ...(target.password ? { password: target.password } : {}) } });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    for (const node of dataNodes(client)) {
-      for (const pattern of patterns) {
-        const keys = await node.keys(pattern);
-        await Promise.all(keys.map((k) => node.unlink(k)));
-      }
-    }
-  } catch {
-    // The test's own Redis may be gone already: nothing to clean there.
-  } finally {
-    client.disconnect();
-  }
-}
-
 /** Empties the test queues (jobs of an earlier run must not run against this one). */
 async function obliterate(queues: Queue[]): Promise<void> {
   await Promise.all(queues.map((q) => q.obliterate({ force: true })));
@@ -263,7 +234,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([...organisations, ...people].map((api) => api.close()));
       // Everything is closed: remove the namespace's keys with a client of our own.
-      await removeKeys(targets.cache, [`${namespace}:*`, `{${namespace}:tags}:*`, `${namespace}-ratelimit:*`]);
+      await deleteNamespaceKeys(targets.cache, namespace);
       await obliterate(Object.values(queues)).catch(() => undefined);
       await Promise.all(Object.values(queues).map((q) => q.close()));
       queueConnection.close();
@@ -289,7 +260,6 @@ export async function hangingServer(): Promise<{ url: string; release: () => voi
   };
 }
 
-/** Polls until `check` holds; fails with `what` after the timeout. */
 /**
  * What freshness checks compare reads against: organisations named `org<i>-v0`, one person in each, and which
  * version of each name was acknowledged when (performance.now() of the 2xx). A read started at `start` must show
@@ -313,12 +283,4 @@ export async function freshnessSubjects(s: Stack, count: number) {
     acknowledge: (id: number, version: number) => acked.get(id)!.push([performance.now(), version]),
     requiredAt: (id: number, start: number) => acked.get(id)!.filter(([at]) => at <= start).reduce((v, [, version]) => Math.max(v, version), 0),
   };
-}
-
-export async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { invalidationJobId, warmupJobId } from '@crm/jobs';
-import { startStack, waitFor, type Stack } from './stack';
+import { startStack, type Stack } from './stack';
+import { waitFor } from '@crm/testing';
 
 // The path from a write to a fresh, warm cache, through the real outbox, BullMQ and worker.
 let s: Stack;

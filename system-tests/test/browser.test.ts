@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { JOB_OPTIONS, QUEUES } from '@crm/jobs';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
-import { buildWorkerApp, QUEUES_PAGE, SERVICE } from '../src/app';
+import { buildWorkerApp, QUEUES_PAGE, SERVICE } from '@crm/cache-worker';
 import { launchChromium, NO_PROBLEMS, openPage } from './browser';
 import { startStack, type Stack } from './stack';
 

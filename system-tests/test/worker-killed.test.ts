@@ -1,10 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import request from 'supertest';
-import { TEST_DATABASE_URL } from '@crm/database';
+import { TEST_DATABASE_URL } from '@crm/database/testing';
 import { warmupJobId } from '@crm/jobs';
-import { freePort, serverOf, spawnCaptured, type Captured } from './processes';
-import { hangingServer, startStack, waitFor, type Stack } from './stack';
+import { freePort, spawnCaptured, waitFor, type Captured } from '@crm/testing';
+import { serverOf } from './services';
+import { hangingServer, startStack, type Stack } from './stack';
 
 // The built worker as a real process (npm test builds first), killed with SIGKILL in the middle of a job.
 

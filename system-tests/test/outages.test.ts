@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { eventForChange, recordEvent } from '@crm/database';
-import { RedisServer } from '@crm/cache';
 import { invalidationJobId, warmupJobId } from '@crm/jobs';
-import { startStack, waitFor, type Stack } from './stack';
+import { startStack, type Stack } from './stack';
+import { RedisServer, waitFor } from '@crm/testing';
 
 // Redis servers of their own, on spare ports, so the tests can kill and hang them.
 const QUEUE_PORT = 6420;

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { RedisCluster } from '@crm/cache';
 import { invalidationJobId, QUEUE_PREFIX, warmupJobId } from '@crm/jobs';
-import { freshnessSubjects, startStack, waitFor, type Stack } from './stack';
+import { freshnessSubjects, startStack, type Stack } from './stack';
+import { RedisCluster, waitFor } from '@crm/testing';
 
 // The whole system on a Redis Cluster (three masters, three replicas on ports 7101-7106) for both the cache and
 // the queues: both APIs (two replicas each) and the worker in process. Then the master holding both the tag
