@@ -20,6 +20,7 @@ export interface PageChecks {
   uncachedMismatches: number;
   /** Cells of the rest of the table (count, average revenue per category and activity) that changed during the phase: 0 when its model held. */
   drift: number;
+  /** The first few wrong answers (`stale: ...`, `uncached: ...`) and drifts. */
   examples: string[];
 }
 

@@ -150,7 +150,8 @@ export async function startPageChecker(deps: PageCheckerDeps): Promise<{ stop: (
     const example = wrong ? `${view.name} ${view.path} after ${what}: ${answer.xCache} ${got}, PostgreSQL ${want}` : undefined;
     record(view.cls, view.name, cached, wrong && cached, example);
     // Read from PostgreSQL and still different: the checker's model is wrong, not the cache.
-    if (wrong && !cached) { figures.uncachedMismatches++; note(`uncached: ${example}`); }
+    if (wrong && !cached) figures.uncachedMismatches++;
+    if (wrong) note(`${cached ? 'stale' : 'uncached'}: ${example}`);
   };
 
   const check = async (pages: View[], what: string) => {

@@ -109,10 +109,11 @@ export function verdicts(phases: PhaseResult[]): Verdict[] {
     const ourCache = p.cache === 'ours' || p.cache === 'none';
     const f = p.freshness;
     const byClass = Object.entries(f.byClass).map(([cls, c]) => `${cls} ${c.stale}/${n(c.checked)}`).join(', ');
-    out.push({ name: `stale reads (${p.phase})`, value: n(f.stale), target: ourCache ? '0' : 'observed', detail: `of ${n(f.reads)} checked reads after ${n(f.writes)} writes (${byClass})${f.stale ? `; by view: ${Object.entries(f.staleByView).map(([k, v]) => `${k}: ${v}`).join(', ')}` : ''}${f.examples[0] ? `; e.g. ${f.examples[0]}` : ''}`, pass: ourCache ? f.stale === 0 : null });
+    out.push({ name: `stale reads (${p.phase})`, value: n(f.stale), target: ourCache ? '0' : 'observed', detail: `of ${n(f.reads)} checked reads after ${n(f.writes)} writes (${byClass})${f.stale ? `; by view: ${Object.entries(f.staleByView).map(([k, v]) => `${k}: ${v}`).join(', ')}` : ''}${f.examples[0] ? `; e.g. ${f.examples[0]}` : ''}${f.pages.stale ? `; the page checker's first: ${f.pages.examples.find((e) => e.startsWith('stale'))}` : ''}`, pass: ourCache ? f.stale === 0 : null });
     // The page checker's own checks: a read from PostgreSQL that differs from its model, or a table that moved under it.
     if (f.pages.uncachedMismatches || f.pages.drift || f.pages.unsettled) {
-      out.push({ name: `the page checker's model held (${p.phase})`, value: `${f.pages.uncachedMismatches} / ${f.pages.drift} / ${f.pages.unsettled}`, target: '0 / 0 / 0', detail: `uncached answers that differ from it / cells of the rest of the table that changed / writes whose rows would not hold still${f.pages.examples[0] ? `; e.g. ${f.pages.examples[0]}` : ''}`, pass: false });
+      const modelExample = f.pages.examples.find((e) => !e.startsWith('stale'));
+      out.push({ name: `the page checker's model held (${p.phase})`, value: `${f.pages.uncachedMismatches} / ${f.pages.drift} / ${f.pages.unsettled}`, target: '0 / 0 / 0', detail: `uncached answers that differ from it / cells of the rest of the table that changed / writes whose rows would not hold still${modelExample ? `; e.g. ${modelExample}` : ''}`, pass: false });
     }
   }
   return out;
