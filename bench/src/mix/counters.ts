@@ -1,6 +1,6 @@
 /**
- * What the servers count during a phase of `npm run bench`: PostgreSQL's transactions and tuples returned
- * (pg_stat_database), the worker's invalidation lag (its /metrics histogram), the cache Redis's memory.
+ * What the servers count during a phase of `npm run bench`: PostgreSQL's transactions and tuples returned and
+ * fetched (pg_stat_database), the worker's invalidation lag (its /metrics histogram), the cache Redis's memory.
  */
 import type { Redis } from 'ioredis';
 import type { createOrm } from '@crm/database';
@@ -8,12 +8,12 @@ import type { createOrm } from '@crm/database';
 /** The benchmark's own database connection (one, for pg_stat reads). */
 export type Pg = Awaited<ReturnType<typeof createOrm>>;
 
-/** Transactions (commits + rollbacks) and tuples returned so far in the bench database. */
-export async function dbTransactions(pg: Pg): Promise<{ xacts: number; tupReturned: number }> {
+/** Transactions (commits + rollbacks), tuples returned (scanned) and tuples fetched so far in the bench database. */
+export async function dbTransactions(pg: Pg): Promise<{ xacts: number; tupReturned: number; tupFetched: number }> {
   const connection = pg.em.getConnection();
   await connection.execute('select pg_stat_clear_snapshot()');
-  const rows = await connection.execute<{ x: string; t: string }[]>('select (xact_commit + xact_rollback)::text as x, tup_returned::text as t from pg_stat_database where datname = current_database()');
-  return { xacts: Number(rows[0]?.x ?? 0), tupReturned: Number(rows[0]?.t ?? 0) };
+  const rows = await connection.execute<{ x: string; t: string; f: string }[]>('select (xact_commit + xact_rollback)::text as x, tup_returned::text as t, tup_fetched::text as f from pg_stat_database where datname = current_database()');
+  return { xacts: Number(rows[0]?.x ?? 0), tupReturned: Number(rows[0]?.t ?? 0), tupFetched: Number(rows[0]?.f ?? 0) };
 }
 
 /** p50/p99 of a Prometheus histogram from its cumulative buckets (upper bound of the bucket holding the quantile). */

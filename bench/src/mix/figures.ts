@@ -2,7 +2,35 @@
 
 export type CacheKind = 'none' | 'ours' | 'apicache' | 'bentocache';
 
-export interface Freshness { writes: number; reads: number; stale: number; staleByView: Record<string, number>; errors: number; examples: string[] }
+/** The freshness checker's reads of one route class: checked, of those served from the cache (X-Cache HIT or STALE), stale. */
+export interface FreshnessClass { checked: number; fromCache: number; stale: number }
+
+/** The page checker (./pages.ts): its writes, its checked reads, and its self-checks. */
+export interface PageChecks {
+  writes: number;
+  /** Writes by kind: rename, category, activity, create, delete. */
+  ops: Record<string, number>;
+  checked: number;
+  fromCache: number;
+  stale: number;
+  /** Rounds of reads done again because its own rows changed meanwhile, and writes given up after three such rounds. */
+  retries: number;
+  unsettled: number;
+  /** Answers read from PostgreSQL (MISS, BYPASS) that differ from its model: the checker's own error; 0 when it is right. */
+  uncachedMismatches: number;
+  /** Cells of the rest of the table (count, average revenue per category and activity) that changed during the phase: 0 when its model held. */
+  drift: number;
+  /** The first few wrong answers (`stale: ...`, `uncached: ...`) and drifts. */
+  examples: string[];
+}
+
+/** What the freshness checker saw: `writes`, `reads`, `stale` and `staleByView` cover both of its halves. */
+export interface Freshness {
+  writes: number; reads: number; stale: number; staleByView: Record<string, number>; errors: number; examples: string[];
+  /** Per route class (org detail, org list, org search, org stats, person detail). */
+  byClass: Record<string, FreshnessClass>;
+  pages: PageChecks;
+}
 
 export interface Latency { p50Ms: number; p95Ms: number; p99Ms: number }
 
@@ -11,6 +39,8 @@ export interface ClassFigures extends Latency {
   rps: number;
   non2xx: number;
   hitRate?: number;
+  /** Reads only: the share of this class's measured reads whose URL had been read before in the phase (its repeat ceiling). */
+  repeatShare?: number;
   /** Latency of the requests the cache answered (X-Cache: HIT). */
   hits?: Latency & { requests: number };
 }
@@ -37,6 +67,12 @@ export interface PhaseResult {
   repeatShare: number;
   dbTransactionsPerSecond: number;
   dbTuplesReturnedPerSecond: number;
+  /** pg_stat_database's tup_fetched over the measured window, per second. */
+  dbTuplesFetchedPerSecond: number;
+  /** The window's transactions and tuples divided by the mix's requests (the checker's and the worker's work included). */
+  dbTransactionsPerRequest: number;
+  dbTuplesReturnedPerRequest: number;
+  dbTuplesFetchedPerRequest: number;
   invalidationLag: { count: number; p50Ms: number | null; p99Ms: number | null };
   freshness: Freshness;
   redis: { usedMemoryBytes: number; keysDb: number };

@@ -103,7 +103,7 @@ export async function runPhase(plan: PhasePlan, { redis, ownRedis, pg, orgId, pe
     const orgPicker = organisationsMix(orgId);
     const peoplePicker = peopleMix(personId);
 
-    const freshness = await startFreshness(orgUrl, peopleUrl, reader, editor);
+    const freshness = await startFreshness(orgUrl, peopleUrl, reader, editor, pg);
     let freshnessResult: Freshness | undefined;
     try {
       const seen = new Set<string>();
@@ -164,9 +164,11 @@ export async function runPhase(plan: PhasePlan, { redis, ownRedis, pg, orgId, pe
 
       const { classes, all } = classFigures(rec, elapsed, plan.cache !== 'none');
       const w = rec.window;
+      const requests = connections?.requests ?? all.length;
+      const perRequest = (delta: number, digits = 0) => Math.round((10 ** digits * delta) / Math.max(1, requests)) / 10 ** digits;
       return {
         phase, cache: plan.cache, durationSeconds: round(elapsed),
-        rps: Math.round((connections?.requests ?? all.length) / elapsed), requests: connections?.requests ?? all.length,
+        rps: Math.round(requests / elapsed), requests,
         errors: results.reduce((sum, r) => sum + r.errors, 0), timeouts: results.reduce((sum, r) => sum + r.timeouts, 0), non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
         overall: latencyOf(all),
         classes,
@@ -175,6 +177,10 @@ export async function runPhase(plan: PhasePlan, { redis, ownRedis, pg, orgId, pe
         repeatShare: rec.reads ? rec.repeats / rec.reads : 0,
         dbTransactionsPerSecond: Math.round((db1.xacts - db0.xacts) / elapsed),
         dbTuplesReturnedPerSecond: Math.round((db1.tupReturned - db0.tupReturned) / elapsed),
+        dbTuplesFetchedPerSecond: Math.round((db1.tupFetched - db0.tupFetched) / elapsed),
+        dbTransactionsPerRequest: perRequest(db1.xacts - db0.xacts, 3),
+        dbTuplesReturnedPerRequest: perRequest(db1.tupReturned - db0.tupReturned),
+        dbTuplesFetchedPerRequest: perRequest(db1.tupFetched - db0.tupFetched),
         invalidationLag: lag,
         freshness: freshnessResult,
         redis: mem,

@@ -20,21 +20,27 @@ export interface Recorder {
   statuses: Map<ClassName, Record<string, number>>;
   xcache: Record<string, number>;
   xcacheByClass: Map<ClassName, Record<string, number>>;
-  /** URLs read so far in the phase (warm-up included), and how many measured reads repeated one. */
+  /** URLs read so far in the phase (warm-up included), and how many measured reads repeated one (overall and per class). */
   seen: Set<string>;
   reads: number;
   repeats: number;
+  readsByClass: Map<ClassName, number>;
+  repeatsByClass: Map<ClassName, number>;
   /** Requests started inside [from, to) (performance.now()): the outage window. */
   window?: OutageWindow;
 }
 export interface OutageWindow { from: number; to: number; latencies: number[]; non2xx: number; errors: number }
 
 /** A recorder, off, sharing `seen` with the phase's other runs. */
-export const newRecorder = (seen: Set<string>): Recorder => ({ on: false, latencies: new Map(), hitLatencies: new Map(), statuses: new Map(), xcache: {}, xcacheByClass: new Map(), seen, reads: 0, repeats: 0 });
+export const newRecorder = (seen: Set<string>): Recorder => ({
+  on: false, latencies: new Map(), hitLatencies: new Map(), statuses: new Map(), xcache: {}, xcacheByClass: new Map(),
+  seen, reads: 0, repeats: 0, readsByClass: new Map(), repeatsByClass: new Map(),
+});
 
 interface Ctx { cls?: ClassName; start?: number; path?: string }
 
 const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => { const list = map.get(key); if (list) list.push(value); else map.set(key, [value]); };
+const increment = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key) ?? 0) + 1);
 /** A response header by its lower-case name, whatever case the server sent. */
 export const headerOf = (headers: Record<string, string>, name: string) => headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
 
@@ -76,7 +82,8 @@ export function runMix(url: string, connections: number, seconds: number, picker
         rec.statuses.set(cls, statuses);
         if (read) {
           rec.reads++;
-          if (repeated) rec.repeats++;
+          increment(rec.readsByClass, cls);
+          if (repeated) { rec.repeats++; increment(rec.repeatsByClass, cls); }
           const x = headerOf(headers, 'x-cache') ?? 'none';
           rec.xcache[x] = (rec.xcache[x] ?? 0) + 1;
           const byClass = rec.xcacheByClass.get(cls) ?? {};
@@ -123,6 +130,8 @@ export function classFigures(rec: Recorder, elapsed: number, cached: boolean): {
     };
     const hitRate = cached ? hitRateOf(rec.xcacheByClass.get(cls)) : null;
     if (hitRate !== null) classes[cls]!.hitRate = round(1000 * hitRate) / 1000;
+    const reads = rec.readsByClass.get(cls);
+    if (reads) classes[cls]!.repeatShare = round(1000 * (rec.repeatsByClass.get(cls) ?? 0) / reads) / 1000;
     const hits = rec.hitLatencies.get(cls);
     if (hits?.length) classes[cls]!.hits = { requests: hits.length, ...latencyOf(hits) };
   }

@@ -27,7 +27,9 @@ export const PEOPLE_CONNECTIONS = Math.round(positiveNumber('BENCH_PEOPLE_CONNEC
 export const WARMUP_TOKEN = `warmup-${randomBytes(24).toString('hex')}`;
 export const ZIPF_S = 1.0;
 export const WRITE_PCT = positiveNumber('BENCH_WRITE_PCT', 10);
-/** The freshness checker's writer pause: each of its writes invalidates the `organisations` tag (every list, search and stats entry). */
+/** The freshness checker's renaming writer: its pause between writes. */
 export const FRESHNESS_WRITE_MS = positiveNumber('BENCH_FRESHNESS_WRITE_MS', 200);
+/** The page checker's pause between one write's checks and its next write. */
+export const FRESHNESS_PAGE_MS = positiveNumber('BENCH_FRESHNESS_PAGE_MS', 250);
 /** Only the phases named here (comma-separated names or their first word before a comma, or `connections`). */
 export const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').map((x) => x.trim());
