@@ -1,3 +1,6 @@
+// One file for the cache on a real Redis Cluster (about 420 lines): its three scenarios (normal use, a master dying
+// under load, an acknowledged but unreplicated invalidation) share the cluster and two-replica set-up above them,
+// and run one after the other on the same ports; split into files they would need that set-up exported from a fourth.
 import type { Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import request from 'supertest';
