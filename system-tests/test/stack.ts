@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import type { Express } from 'express';
 import request from 'supertest';
-import { CacheWorker, buildWorkerApp, redisProbe, SERVICE as WORKER_SERVICE } from '@crm/cache-worker';
+import { CacheWorker, buildWorkerApp, SERVICE as WORKER_SERVICE } from '@crm/cache-worker';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, type MikroORM } from '@crm/database';
 import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database/testing';
@@ -13,7 +13,7 @@ import { createQueueConnection, openQueue, QUEUES } from '@crm/jobs';
 import { createApiRuntime, type ApiRuntime } from '@crm/service-kit';
 import { buildApp as buildOrganisationsApp } from '@crm/organisations-api';
 import { buildApp as buildPeopleApp } from '@crm/people-api';
-import type { RedisNode, RedisTarget } from '@crm/redis';
+import { pingRedis, type RedisNode, type RedisTarget } from '@crm/redis';
 import { createLogger, ServiceMetrics, type Logger } from '@crm/telemetry';
 import { clusterNodesEnv, deleteNamespaceKeys, testRedisCluster, TEST_QUEUE_URL, waitUntilServing } from '@crm/testing';
 
@@ -204,7 +204,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const workerApp = worker && buildWorkerApp({
     env, orm: workerOrms[0]!, logger, metrics: workerMetrics[0]!,
     cacheProbe: () => worker.cache.ping(),
-    queueProbe: redisProbe(worker.queueRedis),
+    queueProbe: () => pingRedis(worker.queueRedis),
     queues: Object.values(worker.queues),
     adminQueuesToken,
   });

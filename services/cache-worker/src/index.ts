@@ -2,4 +2,3 @@
 // as server.ts wires it. server.ts is the process; nothing here starts anything.
 export { CacheWorker, type CacheWorkerOptions } from './worker';
 export { buildWorkerApp, SERVICE, QUEUES_PAGE, type WorkerAppDeps } from './app';
-export { redisProbe } from './redis';

@@ -2,10 +2,10 @@ import { tracing } from './instrument';
 import { createOrm } from '@crm/database';
 import { serve } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
+import { pingRedis } from '@crm/redis';
 import { buildWorkerApp, SERVICE } from './app';
 import { loadWorkerEnv } from './env';
 import { checkEvictionPolicies } from './eviction-check';
-import { redisProbe } from './redis';
 import { CacheWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const app = buildWorkerApp({
     env, orm, logger, metrics,
     cacheProbe: () => worker.cache.ping(),
-    queueProbe: redisProbe(worker.queueRedis),
+    queueProbe: () => pingRedis(worker.queueRedis),
     queues: Object.values(worker.queues),
     adminQueuesToken: settings.adminQueuesToken,
   });

@@ -5,8 +5,7 @@ import { prepareTestDatabase, TEST_DATABASE_URL } from '@crm/database/testing';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
 import { testRedisEnv, unreachableTestRedis } from '@crm/testing';
 import { buildWorkerApp, SERVICE } from '../src/app';
-import { redisProbe } from '../src/redis';
-import { createRedis, type RedisClient, type RedisTarget } from '@crm/redis';
+import { createRedis, pingRedis, type RedisClient, type RedisTarget } from '@crm/redis';
 
 describe('cache-worker HTTP side', () => {
   let orm: MikroORM;
@@ -28,7 +27,7 @@ describe('cache-worker HTTP side', () => {
     const cache = createRedis(cacheRedis, 'probe', { logger, name: 'test-cache' });
     const queue = createRedis(env.queueRedis, 'probe', { logger, name: 'test-queue' });
     clients.push(cache, queue);
-    return buildWorkerApp({ env, orm, logger, metrics: new ServiceMetrics(SERVICE), cacheProbe: redisProbe(cache), queueProbe: redisProbe(queue), adminQueuesToken: null });
+    return buildWorkerApp({ env, orm, logger, metrics: new ServiceMetrics(SERVICE), cacheProbe: () => pingRedis(cache), queueProbe: () => pingRedis(queue), adminQueuesToken: null });
   };
 
   it('is healthy when PostgreSQL and both Redis connections answer', async () => {
