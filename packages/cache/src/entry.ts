@@ -12,6 +12,11 @@ export interface EntryHeader {
   f: number;
   /** The token of each tag when the data was read: the entry is valid only while they all still match. */
   t: Record<string, string>;
+  /**
+   * The token of each tag the data showed (the ids on a page), read once the data was: the entry is valid only
+   * while they all still match too. Absent when the response's tags were all known before its data was read.
+   */
+  p?: Record<string, string>;
   /** Content type. */
   c: string;
 }

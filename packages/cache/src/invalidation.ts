@@ -9,10 +9,10 @@ import type { RedisClient } from '@crm/redis';
 import { chunked } from './chunks';
 import type { Guarded, RedisGuard } from './guard';
 import type { CacheKeys } from './keys';
-import { luaScript } from './lua';
+import { loadScript, runScript } from './lua';
 import { tagAttributes, traced, type Timed } from './observe';
 import type { ReplayableEvent } from './replay';
-import { newToken } from './tokens';
+import { tokenSuffix, UNREAD_TOKEN_MS } from './tokens';
 
 /** An event's invalidation done, by this call (`applied`) or an earlier one (`already-applied`), at `appliedAt` (epoch ms). */
 export type AppliedEvent =
@@ -22,10 +22,8 @@ export type AppliedEvent =
 /** What the write path's application did: done, or owed by this process until Redis takes it. */
 export type EventApplication = AppliedEvent | { state: 'owed' };
 
-const APPLY_EVENT = luaScript('apply-event');
-const SET_TOKENS = luaScript('set-tokens');
-
-type ScriptCommand<R> = (numKeys: number, ...args: (string | number)[]) => Promise<R>;
+const APPLY_EVENT = loadScript('apply-event');
+const SET_TOKENS = loadScript('set-tokens');
 /** The apply-event script's answer: 1 and now when applied now, 0 and when it was when applied before. */
 type ScriptAnswer = [number, string];
 
@@ -50,10 +48,7 @@ export interface InvalidationOptions {
 
 /** Applies events' invalidations and sets new tokens (see the opening comment). */
 export class Invalidation {
-  constructor(private readonly options: InvalidationOptions) {
-    options.redis.defineCommand('crmApplyEvent', { lua: APPLY_EVENT });
-    options.redis.defineCommand('crmSetTokens', { lua: SET_TOKENS });
-  }
+  constructor(private readonly options: InvalidationOptions) {}
 
   /** The write path's: on failure, retries for up to `owedWaitMs`, then owes the tags. */
   apply(event: ReplayableEvent): Promise<EventApplication> {
@@ -79,9 +74,8 @@ export class Invalidation {
   /** Gives each tag a new, never-reused token (expiring with the longest entry), 500 tags per command. */
   async setNewTokens(tags: string[]): Promise<void> {
     const { redis, keys, tokenTtlMs } = this.options;
-    const setTokens = (redis as unknown as { crmSetTokens: ScriptCommand<number> }).crmSetTokens;
     for (const run of chunked(tags)) {
-      await setTokens.call(redis, run.length, ...run.map((t) => keys.tag(t)), tokenTtlMs, ...run.map(newToken));
+      await runScript(redis, SET_TOKENS, [keys.sequence, ...run.map((t) => keys.tag(t))], [tokenTtlMs, UNREAD_TOKEN_MS, ...run.map(tokenSuffix)]);
       this.options.guard.heard();
     }
   }
@@ -93,15 +87,15 @@ export class Invalidation {
     const unique = [...new Set(tags)];
     return traced('cache.invalidate', { ...tagAttributes(unique), 'cache.event_id': eventId }, (span) => {
       const marker = keys.applied(eventId, Date.parse(event.occurredAt));
-      const apply = (redis as unknown as { crmApplyEvent: ScriptCommand<ScriptAnswer> }).crmApplyEvent;
       const runs = chunked(unique);
       // Chunk by chunk, in order: the first that finds the marker (applied already) ends it; the last sets it.
       const call = async () => {
         const now = Date.now();
         let result: ScriptAnswer = [0, ''];
         for (const [i, run] of runs.entries()) {
-          const args = [marker, ...run.map((t) => keys.tag(t))];
-          result = await apply.call(redis, args.length, ...args, now, appliedMarkerMs, tokenTtlMs, i === runs.length - 1 ? 1 : 0, ...run.map(newToken));
+          const last = i === runs.length - 1 ? 1 : 0;
+          result = await runScript<ScriptAnswer>(redis, APPLY_EVENT, [marker, keys.sequence, ...run.map((t) => keys.tag(t))],
+            [now, appliedMarkerMs, tokenTtlMs, UNREAD_TOKEN_MS, last, ...run.map(tokenSuffix)]);
           guard.heard();
           if (result[0] === 0) break;
         }

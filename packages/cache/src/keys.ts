@@ -40,6 +40,13 @@ export function cacheKey(prefix: string, operation: string, params: unknown): st
  */
 export const GENERATION_FIELD = '~gen';
 
+/**
+ * Fields a lookup adds to `versions` for the fill's store, never stored as tokens: the tokens' seq counter as the
+ * lookup read it, and when it was read (see store-tags.lua and ResponseCache.store).
+ */
+export const SEQUENCE_FIELD = '~seq';
+export const LOOKED_UP_AT_FIELD = '~at';
+
 /** The keys of one namespace (see the layout above). */
 export class CacheKeys {
   constructor(readonly namespace: string) {}
@@ -57,6 +64,11 @@ export class CacheKeys {
   /** The namespace generation, read with the tag tokens (same slot, one MGET). */
   get generation(): string {
     return this.tag(GENERATION_FIELD);
+  }
+
+  /** The counter of token writes (see tokens.ts); never expires, so never goes back. */
+  get sequence(): string {
+    return this.tag(SEQUENCE_FIELD);
   }
 
   /** A key nothing stores, read to learn whether the tags' master answers. */

@@ -1,17 +1,22 @@
 /**
- * A lookup: the entry and the current tokens of its tags (with the namespace generation) in one round trip, and
- * the verdict. An entry is valid only while every token it was stored with is still current; a tag never seen gets
- * a first token. Nothing is read while an outage left something owed (see recovery.ts).
+ * A lookup: the entry and the current tokens of its tags (with the namespace generation and the tokens' seq
+ * counter) in one round trip, and the verdict. An entry is valid only while every token it was stored with is still
+ * current: the tokens of the tags known before its data was read (`t`), and those of the tags its data showed
+ * (`p`, read in a second round trip when the entry has any). A tag never seen gets a first token. Nothing is read
+ * while an outage left something owed (see recovery.ts).
  */
 import type { RedisClient } from '@crm/redis';
 import { chunked } from './chunks';
 import { decodeEntry, type Entry } from './entry';
 import type { RedisGuard } from './guard';
-import { GENERATION_FIELD, type CacheKeys } from './keys';
+import { GENERATION_FIELD, LOOKED_UP_AT_FIELD, SEQUENCE_FIELD, type CacheKeys } from './keys';
 import type { OutageRecovery } from './recovery';
-import { newToken } from './tokens';
+import { firstToken } from './tokens';
 
-/** What a lookup found. `versions` are the tag tokens read with it: a fill must store those, not newer ones. */
+/**
+ * What a lookup found. `versions` are the tag tokens read with it (and the seq counter and time of the read): a
+ * fill must store those, not newer ones.
+ */
 export type Lookup =
   | { state: 'hit'; entry: Entry }
   | { state: 'expired'; entry: Entry; versions: Record<string, string> }
@@ -28,36 +33,45 @@ export interface LookupContext {
   tokenTtlMs: number;
 }
 
+/** MGET of many tags' tokens, 500 keys per command. */
+export async function readTokens(redis: RedisClient, keys: CacheKeys, tags: string[]): Promise<(string | null)[]> {
+  const runs = await Promise.all(chunked(tags).map((run) => redis.mget(...run.map((t) => keys.tag(t)))));
+  return runs.flat();
+}
+
 /** Looks `key` up with the tokens of `tags`. */
 export async function lookUp(ctx: LookupContext, key: string, tags: string[]): Promise<Lookup> {
   const { redis, keys, guard, recovery } = ctx;
   if (!(await recovery.settled())) return { state: 'unavailable' };
   const generation = recovery.generation.value;
   const found = await guard.run(async () => {
-    // The generation is read with the tokens (same slot, one MGET): an entry of an older generation is a miss.
-    const fields = [GENERATION_FIELD, ...tags];
-    const tagKeys = fields.map((t) => keys.tag(t));
-    const [raw, tokens] = await Promise.all([
-      redis.getBuffer(keys.entry(key)),
-      Promise.all(chunked(tagKeys).map((run) => redis.mget(...run))).then((runs) => runs.flat()),
-    ]);
-    const versions: Record<string, string> = {};
+    // The generation and the seq counter are read with the tokens (same slot, one MGET): an entry of an older
+    // generation is a miss.
+    const fields = [GENERATION_FIELD, SEQUENCE_FIELD, ...tags];
+    const lookedUpAt = Date.now();
+    const [raw, tokens] = await Promise.all([redis.getBuffer(keys.entry(key)), readTokens(redis, keys, fields)]);
+    const versions: Record<string, string> = { [SEQUENCE_FIELD]: tokens[1] ?? '0', [LOOKED_UP_AT_FIELD]: String(lookedUpAt) };
     const missing: number[] = [];
     fields.forEach((field, i) => {
       const token = tokens[i];
+      if (i === 1) return;
       if (token) versions[field] = token;
-      else if (i > 0) missing.push(i);
+      else if (i > 1) missing.push(i);
     });
-    // A tag never seen (or evicted, or expired) gets a fresh token; SET NX GET keeps a concurrent writer's token.
+    // A tag never seen (or evicted, or expired) gets a first token; SET NX GET keeps a concurrent writer's token.
     await Promise.all(missing.map(async (i) => {
-      const token = newToken();
-      const previous = await redis.set(tagKeys[i]!, token, 'PX', ctx.tokenTtlMs, 'NX', 'GET');
+      const token = firstToken();
+      const previous = await redis.set(keys.tag(fields[i]!), token, 'PX', ctx.tokenTtlMs, 'NX', 'GET');
       versions[fields[i]!] = previous ?? token;
     }));
-    return { raw, versions };
+    const entry = decodeEntry(raw);
+    // The tags the entry's data showed: current only if each still has the token the entry was stored with.
+    const shown = entry ? Object.keys(entry.header.p ?? {}) : [];
+    const showsCurrent = shown.length === 0 || (await readTokens(redis, keys, shown)).every((token, i) => token === entry!.header.p![shown[i]!]);
+    return { entry, versions, showsCurrent };
   });
   if (!found.ok) return { state: 'unavailable' };
-  const { raw, versions } = found.value;
+  const { entry, versions, showsCurrent } = found.value;
   if (versions[GENERATION_FIELD] !== generation) {
     // Another replica started a new generation (it saw the restart first), or the key is gone (DELETE /cache):
     // check again. The entry read was of another generation: a miss, filled under the one checked now (the
@@ -66,8 +80,7 @@ export async function lookUp(ctx: LookupContext, key: string, tags: string[]): P
     const checked = await recovery.generation.ensure();
     return checked.state === 'verified' ? { state: 'miss', versions: { ...versions, [GENERATION_FIELD]: checked.value } } : { state: 'unavailable' };
   }
-  const entry = decodeEntry(raw);
-  if (!entry || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === versions[t])) return { state: 'miss', versions };
+  if (!entry || !showsCurrent || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === versions[t])) return { state: 'miss', versions };
   if (entry.header.f >= Date.now()) return { state: 'hit', entry };
   return { state: 'expired', entry, versions };
 }

@@ -3,6 +3,7 @@
  * one job each: keys.ts (every key), guard.ts (the guarded Redis call), lookup.ts, invalidation.ts (events applied
  * once), fill-locks.ts, recovery.ts (what an outage leaves owed), stats.ts and admin.ts.
  */
+import type { Span } from '@opentelemetry/api';
 import { pingRedis, type RedisClient } from '@crm/redis';
 import type { Logger } from '@crm/telemetry';
 import { deletePrefix } from './admin';
@@ -11,7 +12,10 @@ import { encodeEntry, etagOf, type Entry } from './entry';
 import { FillLocks, type FillLock } from './fill-locks';
 import { RedisGuard } from './guard';
 import { Invalidation, type AppliedEvent, type EventApplication } from './invalidation';
-import { CacheKeys } from './keys';
+import { chunked } from './chunks';
+import { CacheKeys, LOOKED_UP_AT_FIELD, SEQUENCE_FIELD } from './keys';
+import { loadScript, runScript } from './lua';
+import { FILL_MAX_AGE_MS, tokenSuffix } from './tokens';
 import { lookUp, type Lookup, type LookupContext } from './lookup';
 import { timing, traced, type CacheOperation, type Timed } from './observe';
 import { OutageRecovery } from './recovery';
@@ -60,8 +64,19 @@ export interface ResponseCacheOptions {
   owedWaitMs?: number;
 }
 
-/** What a store did: the entry it wrote, or nothing (Redis unavailable). */
-export type StoreResult = { state: 'stored'; entry: Entry } | { state: 'unavailable' };
+/**
+ * What a store did: the entry it wrote, or nothing: refused (a tag the data shows was written after the fill's
+ * lookup, or the fill took longer than FILL_MAX_AGE_MS), or Redis unavailable.
+ */
+export type StoreResult = { state: 'stored'; entry: Entry } | { state: 'refused' } | { state: 'unavailable' };
+
+const STORE_TAGS = loadScript('store-tags');
+
+/** The lookup's own fields of `versions`: not tokens, never stored. */
+function tokensOf(versions: Record<string, string>): Record<string, string> {
+  const { [SEQUENCE_FIELD]: _seq, [LOOKED_UP_AT_FIELD]: _at, ...tokens } = versions;
+  return tokens;
+}
 
 /**
  * Cache-aside storage for HTTP responses, with tag invalidation by version tokens:
@@ -83,6 +98,7 @@ export class ResponseCache {
   private readonly recovery: OutageRecovery;
   private readonly fills: FillLocks;
   private readonly lookupContext: LookupContext;
+  private readonly tokenTtlMs: number;
 
   constructor(options: ResponseCacheOptions) {
     const { redis, logger } = options;
@@ -90,7 +106,7 @@ export class ResponseCache {
     this.namespace = options.namespace ?? 'crm';
     const keys = (this.keys = new CacheKeys(this.namespace));
     this.graceMs = (options.graceSeconds ?? 3_600) * 1_000;
-    const tokenTtlMs = ((options.maxTtlSeconds ?? 3_600) * 1_000) + this.graceMs;
+    const tokenTtlMs = (this.tokenTtlMs = ((options.maxTtlSeconds ?? 3_600) * 1_000) + this.graceMs);
     const timed = (this.timed = timing(options.observe));
     this.stats = new StatsRecorder(redis, keys.stats, options.statsFlushMs);
     const guard = (this.guard = new RedisGuard({
@@ -135,13 +151,40 @@ export class ResponseCache {
     return this.timed('get', lookUp(this.lookupContext, key, tags));
   }
 
-  /** Stores a response with the tag tokens read before its data was; expires after TTL + grace. */
-  async store(key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number): Promise<StoreResult> {
-    return traced('cache.set', { 'cache.key': key, 'cache.ttl': ttlSeconds }, async () => {
-      const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType };
-      const set = await this.timed('set', this.guard.run(() => this.redis.set(this.keys.entry(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs)));
-      return set.ok ? { state: 'stored', entry: { header, body } } : { state: 'unavailable' };
+  /**
+   * Stores a response with the tag tokens its lookup read (before its data was read), and the tokens of the tags
+   * its data `shows` (known only now: the ids on a page), read now; expires after TTL + grace. Refused when one of
+   * the shown tags was written after the lookup: the data may predate that write (see store-tags.lua).
+   */
+  async store(
+    key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number, shows: string[] = [],
+  ): Promise<StoreResult> {
+    return traced('cache.set', { 'cache.key': key, 'cache.ttl': ttlSeconds }, async (span) => {
+      const lookedUpAt = Number(versions[LOOKED_UP_AT_FIELD] ?? Date.now());
+      if (Date.now() - lookedUpAt > FILL_MAX_AGE_MS) return refused(span, 'slow fill');
+      const shown = [...new Set(shows)];
+      const stored = await this.timed('set', this.guard.run(async () => {
+        const p = shown.length > 0 ? await this.shownTokens(shown, versions[SEQUENCE_FIELD] ?? '0') : undefined;
+        if (p === null) return null;
+        const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: tokensOf(versions), ...(p ? { p } : {}), c: contentType };
+        await this.redis.set(this.keys.entry(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs);
+        return header;
+      }));
+      if (!stored.ok) return { state: 'unavailable' };
+      if (!stored.value) return refused(span, 'shown tag written since the lookup');
+      return { state: 'stored', entry: { header: stored.value, body } };
     });
+  }
+
+  /** The current tokens of `tags`, or null when one was written after the lookup that read seq `since`. */
+  private async shownTokens(tags: string[], since: string): Promise<Record<string, string> | null> {
+    const tokens: Record<string, string> = {};
+    for (const run of chunked(tags)) {
+      const found = await runScript<string[] | null>(this.redis, STORE_TAGS, run.map((t) => this.keys.tag(t)), [since, this.tokenTtlMs, ...run.map(tokenSuffix)]);
+      if (!found) return null;
+      run.forEach((tag, i) => (tokens[tag] = found[i]!));
+    }
+    return tokens;
   }
 
   /**
@@ -195,4 +238,10 @@ export class ResponseCache {
     this.stats.stop();
     await this.stats.flush();
   }
+}
+
+/** A store refused, noted on its span. */
+function refused(span: Span, reason: string): StoreResult {
+  span.setAttribute('cache.store_refused', reason);
+  return { state: 'refused' };
 }

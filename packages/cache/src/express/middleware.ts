@@ -25,8 +25,13 @@ export interface CacheResponseOptions {
   operation: string;
   /** Seconds an entry stays fresh. */
   ttl: number;
-  /** The tags of what the response shows, from the validated input. */
+  /** The tags of what the response shows, known from the validated input before the data is read. */
   tags: (input: { params: any; query: any }) => string[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * The tags of what the response shows that only its data tells (the entities on a page), from the input and the
+   * handler's JSON; read and checked when the response is stored (see ResponseCache.store).
+   */
+  shows?: (input: { params: any; query: any }, result: any) => string[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Serve from the database, uncached, when this returns true. */
   skipIf?: (req: Request) => boolean;
   /** Extra key material for responses that differ by caller (e.g. role). */
@@ -85,12 +90,12 @@ function markResult(key: string | null, prefix: string, result: 'bypass' | 'stal
  * Replaces `res.json` for this request: the handler's result is serialised once, sent with an ETag
  * and X-Cache, and (when `store` is given and the status is 200) stored in the cache.
  */
-function captureJson(req: Request, res: Response, result: CacheResult, store?: (body: Buffer) => Promise<unknown>): void {
+function captureJson(req: Request, res: Response, result: CacheResult, store?: (body: Buffer, value: unknown) => Promise<unknown>): void {
   res.json = (value: unknown) => {
     const body = Buffer.from(JSON.stringify(value));
     const status = res.statusCode;
     sendBody(req, res, status, body, JSON_TYPE, etagOf(body), result);
-    if (store && status === 200) void store(body);
+    if (store && status === 200) void store(body, value);
     return res;
   };
 }
@@ -171,8 +176,9 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     endGet('miss');
     record('miss');
     const token = fill.state === 'acquired' ? fill.token : null;
-    captureJson(req, res, 'miss', async (body) => {
-      await cache.store(key, body, JSON_TYPE, versions, options.ttl);
+    captureJson(req, res, 'miss', async (body, value) => {
+      const shows = options.shows?.(input as { params: any; query: any }, value) ?? []; // eslint-disable-line @typescript-eslint/no-explicit-any
+      await cache.store(key, body, JSON_TYPE, versions, options.ttl, shows);
       if (token) await cache.releaseFill(key, token);
     });
     if (token) {
