@@ -129,7 +129,7 @@ describe('the cache Redis crashes and comes back with its data (persisted), afte
     // A writer commits its change and its outbox event, then dies before it could invalidate anything.
     await s.orm.em.fork().transactional(async (em) => {
       await em.execute("update organisation set name = 'After Crash' where id = ?", [id]);
-      await recordEvent(em, eventForChange({ entity: 'organisation', kind: 'updated', id, peopleIds: [] }));
+      await recordEvent(em, eventForChange({ entity: 'organisation', kind: 'updated', id, before: null, after: null }));
     });
     await cacheServer.start(); // loads cache.rdb: the old entry is back, valid as far as Redis can tell
     for (const api of s.organisations) {

@@ -3,7 +3,9 @@
  * warm-up of each, by the name its route uses (`cached(organisationsApi.views.organisation)`).
  * Tags come from cache-tags.ts, where each write says what it invalidates.
  */
-import { TAGS } from '@crm/database';
+import { shownTags } from '@crm/cache/dependencies';
+import { FAMILIES, TAGS } from '@crm/database';
+import { listPage, pageItems, searchPage } from './pages';
 import { CachePrefix } from './prefixes';
 import { anyWrite, mandatOrganisation, writtenUnlessDeleted } from './refills';
 import { apiPolicy, view } from './view';
@@ -13,36 +15,46 @@ const STARTUP_ORGANISATIONS = 100;
 
 /** The organisations API's views, in the order the worker refills them. */
 export const organisationsApi = apiPolicy('organisations-api', {
-  /** One organisation with its mandats and contacts (their writes touch its tag too). */
+  /** One organisation with its mandats and contacts: which ones (their combinations), and each one shown. */
   organisation: view('/organisations/:id', {
     prefix: CachePrefix.Organisations, operation: 'detail', ttl: 600,
-    tags: ({ params }) => [TAGS.organisation(params.id)],
+    tags: ({ params }) => [
+      TAGS.organisation(params.id),
+      ...listPage(FAMILIES.mandat, () => ({ organisationId: params.id }))({ params, query: {} }),
+      ...listPage(FAMILIES.person, () => ({ organisationId: params.id }))({ params, query: {} }),
+    ],
+    shows: (_input, result: { mandats: { id: number }[]; contacts: { id: number }[] }) =>
+      [...shownTags(FAMILIES.mandat, result.mandats), ...shownTags(FAMILIES.person, result.contacts)],
     refillAfter: { organisation: writtenUnlessDeleted, mandat: mandatOrganisation },
     warmAtStartup: { ids: `select id from organisation order by updated_at desc, id desc limit ${STARTUP_ORGANISATIONS}` },
   }),
   organisations: view('/organisations', {
     prefix: CachePrefix.Organisations, operation: 'list', ttl: 300,
-    tags: () => [TAGS.organisations],
+    tags: listPage(FAMILIES.organisation, ({ query }) => ({ category: query.category as string | undefined, isActive: query.activeOnly === false ? undefined : true })),
+    shows: pageItems(FAMILIES.organisation),
     refillAfter: { organisation: anyWrite },
     warmAtStartup: true,
   }),
   organisationSearch: view('/organisations/search', {
     prefix: CachePrefix.Organisations, operation: 'search', ttl: 600,
-    tags: () => [TAGS.organisations],
+    tags: searchPage(FAMILIES.organisation),
+    shows: pageItems(FAMILIES.organisation),
   }),
   organisationStats: view('/organisations/stats', {
     prefix: CachePrefix.Organisations, operation: 'stats', ttl: 300,
     tags: () => [TAGS.organisationStats],
   }),
+  /** Answers 404 for an organisation that does not exist: deleting one deletes its mandats (the mandat family's tag). */
   organisationMandats: view('/organisations/:id/mandats', {
     prefix: CachePrefix.Organisations, operation: 'mandats', ttl: 600,
-    tags: ({ params }) => [TAGS.organisation(params.id)],
+    tags: listPage(FAMILIES.mandat, ({ params }) => ({ organisationId: params.id })),
+    shows: pageItems(FAMILIES.mandat),
     refillAfter: { mandat: mandatOrganisation },
   }),
-  /** Its organisation is not known before the read: its own tag, and the one an organisation's deletion touches. TTL: the prefix's (300). */
+  /** Its own tag, and its family's, which an organisation's deletion touches (it deletes them). TTL: the prefix's (300). */
   mandat: view('/mandats/:id', {
     prefix: CachePrefix.Organisations, operation: 'mandat',
-    tags: ({ params }) => [TAGS.mandat(params.id), TAGS.mandatDetails],
+    tags: ({ params }) => [TAGS.mandat(params.id), TAGS.family('mandat')],
   }),
   produit: view('/produits/:id', {
     prefix: CachePrefix.Produits, operation: 'detail',
@@ -52,7 +64,8 @@ export const organisationsApi = apiPolicy('organisations-api', {
   }),
   produits: view('/produits', {
     prefix: CachePrefix.Produits, operation: 'list',
-    tags: () => [TAGS.produits],
+    tags: listPage(FAMILIES.produit, ({ query }) => ({ category: query.category as string | undefined, isActive: query.activeOnly === true ? true : undefined })),
+    shows: pageItems(FAMILIES.produit),
     refillAfter: { produit: anyWrite },
     warmAtStartup: true,
   }),

@@ -3,40 +3,53 @@
  * name its route uses (`cached(peopleApi.views.person)`). Tags come from cache-tags.ts, where each write says
  * what it invalidates. TTLs are the prefixes' (people 300 s, interactions 60 s).
  */
-import { TAGS } from '@crm/database';
+import { rowTag } from '@crm/cache/dependencies';
+import { FAMILIES, TAGS } from '@crm/database';
+import { listPage, pageItems, searchPage } from './pages';
 import { CachePrefix } from './prefixes';
 import { anyWrite, writtenUnlessDeleted } from './refills';
 import { apiPolicy, view } from './view';
 
+/** People sorted by `name` are ordered by last name, then first name. */
+const PEOPLE_SORTS = { name: ['lastName', 'firstName'] };
+
 /** The people API's views, in the order the worker refills them. */
 export const peopleApi = apiPolicy('people-api', {
-  /** One person with their organisation: organisation writes invalidate `person:<id>` of each of its people. */
+  /** One person with their organisation (known once read: shown). */
   person: view('/people/:id', {
     prefix: CachePrefix.People, operation: 'detail',
     tags: ({ params }) => [TAGS.person(params.id)],
+    shows: (_input, result: { organisation: { id: number } | null }) => (result.organisation ? [rowTag(FAMILIES.organisation, result.organisation.id)] : []),
     refillAfter: { person: writtenUnlessDeleted },
   }),
   people: view('/people', {
     prefix: CachePrefix.People, operation: 'list',
-    tags: () => [TAGS.people],
+    tags: listPage(FAMILIES.person, ({ query }) => ({ organisationId: query.organisationId as number | undefined }), PEOPLE_SORTS),
+    shows: pageItems(FAMILIES.person),
     refillAfter: { person: anyWrite },
   }),
   peopleSearch: view('/people/search', {
     prefix: CachePrefix.People, operation: 'search',
-    tags: () => [TAGS.people],
+    tags: searchPage(FAMILIES.person),
+    shows: pageItems(FAMILIES.person),
   }),
   interactions: view('/interactions', {
     prefix: CachePrefix.Interactions, operation: 'list',
-    tags: () => [TAGS.interactions],
+    tags: listPage(FAMILIES.interaction, ({ query }) => ({
+      personId: query.personId as number | undefined, organisationId: query.organisationId as number | undefined,
+    })),
+    shows: pageItems(FAMILIES.interaction),
     refillAfter: { interaction: anyWrite },
   }),
+  /** Answers 404 for a person that does not exist: deleting one deletes their interactions (the family's tag). */
   personInteractions: view('/people/:id/interactions', {
     prefix: CachePrefix.Interactions, operation: 'by-person',
-    tags: ({ params }) => [TAGS.personInteractions(params.id), TAGS.allPersonInteractions],
+    tags: listPage(FAMILIES.interaction, ({ params }) => ({ personId: params.id })),
+    shows: pageItems(FAMILIES.interaction),
   }),
-  /** Its person is not known before the read: its own tag, and the one a person's or organisation's deletion touches. */
+  /** Its own tag, and its family's, which a person's deletion (it deletes them) or an organisation's (it detaches them) touches. */
   interaction: view('/interactions/:id', {
     prefix: CachePrefix.Interactions, operation: 'detail',
-    tags: ({ params }) => [TAGS.interaction(params.id), TAGS.interactionDetails],
+    tags: ({ params }) => [TAGS.interaction(params.id), TAGS.family('interaction')],
   }),
 });

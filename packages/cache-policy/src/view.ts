@@ -43,6 +43,11 @@ export interface ViewSpec<P extends string> {
   ttl?: number;
   /** The tags of everything the response shows: each must be invalidated by some write in cache-tags.ts (tested). */
   tags(input: ViewInput<P>): string[];
+  /**
+   * The tags of what the response shows that only its data tells (the rows on a page), from the input and the
+   * response's JSON: read when the response is stored, so a write between the read and the store is caught.
+   */
+  shows?(input: ViewInput<P>, result: any): string[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** Refilled by the worker after these writes (GETs through the API, so the bytes and key are a reader's). */
   refillAfter?: RefillAfter<P>;
   /** Refilled by the worker when it starts: `true` for a view without parameters, `{ ids }` for one with an id. */
@@ -61,6 +66,7 @@ export interface CachedView<P extends string = string> {
   /** Seconds, before `CACHE_TTL_<PREFIX>` (see `ttlOf`). */
   readonly ttl: number;
   tags(input: ViewInput<P>): string[];
+  shows(input: ViewInput<P>, result: any): string[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly refillAfter: RefillAfter<P>;
   readonly warmAtStartup: StartupWarmup | null;
 }
@@ -73,6 +79,7 @@ export function view<const P extends string>(path: P, spec: ViewSpec<P>): Cached
     operation: spec.operation,
     ttl: spec.ttl ?? PREFIX_TTLS[spec.prefix],
     tags: spec.tags,
+    shows: spec.shows ?? (() => []),
     refillAfter: spec.refillAfter ?? {},
     warmAtStartup: spec.warmAtStartup ?? null,
   };

@@ -3,10 +3,13 @@ import { tagsForChange } from '@crm/database';
 import { allViews, paramNames, view, CachePrefix, type CachedView } from '../src';
 import { EVERY_CHANGE, tagKind } from './changes';
 
-/** The tags a view carries, for a response with every path parameter set. */
+/** A query with every filter set (each view reads the ones it has). */
+const QUERY = { category: 'advisor', activeOnly: true, sort: '-name', q: 'Capital', organisationId: 7, personId: 7 };
+
+/** The tags a view carries, for a response with every path parameter and filter set. */
 function viewTags(cached: CachedView): string[] {
   const params = Object.fromEntries(paramNames(cached.path).map((name) => [name, 7]));
-  return cached.tags({ params, query: {} });
+  return cached.tags({ params, query: QUERY });
 }
 
 /** The kinds of tag the views carry that no write in cache-tags.ts invalidates, with the views that carry them. */
@@ -22,27 +25,27 @@ describe('the tags of the cached views', () => {
   });
 
   it('a view carrying a tag no write touches is reported (the check can fail)', () => {
-    const orphan = view('/things/:id', { prefix: CachePrefix.Produits, operation: 'thing', tags: ({ params }) => [`thing:${params.id}`, 'produits'] });
+    const orphan = view('/things/:id', { prefix: CachePrefix.Produits, operation: 'thing', tags: ({ params }) => [`thing:${params.id}`, `produit:${params.id}`] });
     expect(tagsNoWriteInvalidates([{ name: 'thing', view: orphan }])).toEqual(['thing:<id> (view thing)']);
   });
 
-  it('are the ones the routes carried before the policy (regression)', () => {
+  it('are, for each view, its dependencies (regression)', () => {
     const tags = Object.fromEntries(allViews().map(({ service, name, view: cached }) => [`${service} ${name}`, viewTags(cached)]));
     expect(tags).toEqual({
-      'organisations-api organisation': ['organisation:7'],
-      'organisations-api organisations': ['organisations'],
-      'organisations-api organisationSearch': ['organisations'],
-      'organisations-api organisationStats': ['organisations:stats'],
-      'organisations-api organisationMandats': ['organisation:7'],
-      'organisations-api mandat': ['mandat:7', 'mandats:details'],
+      'organisations-api organisation': ['organisation:7', 'mandat#*', 'mandat?organisationId=7#n', 'person#*', 'person?organisationId=7#n'],
+      'organisations-api organisations': ['organisation?category=advisor&isActive=true#n', 'organisation?category=advisor&isActive=true#by:name'],
+      'organisations-api organisationSearch': ['organisation~cap'],
+      'organisations-api organisationStats': ['organisation#stats'],
+      'organisations-api organisationMandats': ['mandat#*', 'mandat?organisationId=7#n'],
+      'organisations-api mandat': ['mandat:7', 'mandat#*'],
       'organisations-api produit': ['produit:7'],
-      'organisations-api produits': ['produits'],
+      'organisations-api produits': ['produit?category=advisor&isActive=true#n', 'produit?category=advisor&isActive=true#by:name'],
       'people-api person': ['person:7'],
-      'people-api people': ['people'],
-      'people-api peopleSearch': ['people'],
-      'people-api interactions': ['interactions'],
-      'people-api personInteractions': ['interactions:person:7', 'interactions:people'],
-      'people-api interaction': ['interaction:7', 'interactions:details'],
+      'people-api people': ['person#*', 'person?organisationId=7#n', 'person?organisationId=7#by:lastName', 'person?organisationId=7#by:firstName'],
+      'people-api peopleSearch': ['person#*', 'person~cap'],
+      'people-api interactions': ['interaction#*', 'interaction?personId=7&organisationId=7#n'],
+      'people-api personInteractions': ['interaction#*', 'interaction?personId=7#n'],
+      'people-api interaction': ['interaction:7', 'interaction#*'],
     });
   });
 });

@@ -13,7 +13,8 @@
  * - a search for a term changes only when a row whose searched text contains (or contained) the term changes:
  *   one tag per trigram of the text, `<family>~<trigram>`, and per 1- and 2-character start, `<family>^<start>`;
  *   a search carries the tag of its term's first trigram (or of its start, for 1-2 characters);
- * - `<family>#*`, carried by every page, is for what changes a whole family at once (a cascade in the database).
+ * - `<family>#*`, carried by every page of a `cascaded` family, is for what changes all its rows at once (a cascade
+ *   in the database).
  * A change touches the tags of the row before and after it, so a row leaving a combination or a term invalidates
  * it as surely as one entering.
  */
@@ -34,6 +35,8 @@ export interface Family {
   readonly sorts: readonly string[];
   /** The fields searched by substring (case-insensitive; a 1-2 character term matches the start). */
   readonly searches: readonly string[];
+  /** True when some change touches every row at once (a cascade): its pages then carry `familyTag`. */
+  readonly cascaded?: boolean;
 }
 
 /** A term this long or longer matches anywhere in the text; shorter, only its start. */
@@ -59,14 +62,17 @@ export function listTags(family: Family, filters: Readonly<Record<string, FieldV
   const unknown = Object.keys(filters).filter((f) => !family.filters.includes(f));
   if (unknown.length > 0) throw new Error(`${family.name} is not filtered by ${unknown.join(', ')}`);
   const combo = comboKey(family, filters);
-  return [familyTag(family), `${combo}#n`, ...sortedBy.filter((f) => family.sorts.includes(f)).map((f) => `${combo}#by:${f}`)];
+  return [...whole(family), `${combo}#n`, ...sortedBy.filter((f) => family.sorts.includes(f)).map((f) => `${combo}#by:${f}`)];
 }
 
 /** What a search page for `term` depends on before its data is read (see the opening comment). */
 export function searchTags(family: Family, term: string): string[] {
   const folded = fold(term);
-  return [familyTag(family), folded.length >= SUBSTRING_TERM ? `${family.name}~${folded.slice(0, SUBSTRING_TERM)}` : `${family.name}^${folded}`];
+  return [...whole(family), folded.length >= SUBSTRING_TERM ? `${family.name}~${folded.slice(0, SUBSTRING_TERM)}` : `${family.name}^${folded}`];
 }
+
+/** The family's tag, for the pages of a family some change touches all at once. */
+const whole = (family: Family) => (family.cascaded ? [familyTag(family)] : []);
 
 /** The tags of the rows a page shows (their ids), read once the page is. */
 export function shownTags(family: Family, rows: readonly { id: number }[]): string[] {

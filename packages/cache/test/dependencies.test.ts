@@ -4,7 +4,7 @@ import { changeTags, fold, listTags, searchTags, shownTags, type Family, type Ro
 // The mechanism's promise, checked on random data: whenever a change alters what a page shows (its rows, their
 // order, their fields, its total), the change's tags and the page's tags meet. A reference computes each page the
 // way the database would, before and after the change.
-const FAMILY: Family = { name: 'org', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'] };
+const FAMILY: Family = { name: 'org', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'], cascaded: true };
 
 interface Item { id: number; category: string; isActive: boolean; name: string; revenue: number }
 type Page =

@@ -6,7 +6,7 @@ export { MikroORM, EntityManager, RequestContext, raw, LockMode, UniqueConstrain
 export { requestContext, databaseProbe } from './request-context';
 export { ReplicaRouter, replicaRouter, withReadRouting, type ReadTarget, type ReplicaRoutingOptions } from './replicas';
 export * from './seed';
-export { TAGS, tagsForChange, type Change, type ChangeKind } from './cache-tags';
+export { FAMILIES, ROWS, TAGS, tagsForChange, type Change, type ChangeKind, type Entity } from './cache-tags';
 export {
   eventForChange, recordEvent, claimUnpublished, markPublished, eventsSince, deletePublishedBefore, unpublishedCount,
   type OutboxEvent, type NewOutboxEvent,

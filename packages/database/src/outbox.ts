@@ -52,7 +52,11 @@ export function eventForChange(change: Change): NewOutboxEvent {
     entity: change.entity,
     id: change.id,
     tags: tagsForChange(change),
-    payload: change.entity === 'mandat' ? { organisationId: change.organisationId } : {},
+    // The row's fields before and after: what the invalidation matched, for the worker and for whoever reads the event.
+    payload: {
+      before: change.before, after: change.after,
+      ...(change.entity === 'mandat' ? { organisationId: (change.after ?? change.before)?.organisationId ?? null } : {}),
+    },
   };
 }
 

@@ -28,7 +28,7 @@ afterAll(async () => {
 async function record(n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 1; i <= n; i++) {
-    const event = await orm.em.fork().transactional((em) => recordEvent(em, eventForChange({ entity: 'produit', kind: 'updated', id: i })));
+    const event = await orm.em.fork().transactional((em) => recordEvent(em, eventForChange({ entity: 'produit', kind: 'updated', id: i, before: null, after: null })));
     ids.push(event.eventId);
   }
   return ids;

@@ -31,5 +31,6 @@ export function viewCache(options: ViewCacheOptions): CachedMiddleware {
     operation: view.operation,
     ttl: ttlOf(view, options.ttlOverrides),
     tags: (input) => view.tags(input),
+    shows: (input, result) => view.shows(input, result),
   });
 }

@@ -75,7 +75,7 @@ describe('people-api response cache', () => {
     expect(cached.body.organisation).toMatchObject({ id: orgId, name: 'Old' });
 
     await h.orm.em.fork().nativeUpdate(Organisation, { id: orgId }, { name: 'New' });
-    await invalidate(tagsForChange({ entity: 'organisation', kind: 'updated', id: orgId, peopleIds: [personId] }));
+    await invalidate(tagsForChange({ entity: 'organisation', kind: 'updated', id: orgId, before: null, after: null }));
 
     const after = await get(`/api/v1/people/${personId}`);
     expect(after.headers['x-cache']).toBe('MISS');
@@ -146,7 +146,7 @@ describe("a person's interactions list is invalidated by that person's interacti
     await waitForStore();
     expect(await cached(list(a))).toBe('HIT');
     await h.orm.em.fork().nativeDelete(Organisation, { id: organisationId });
-    await invalidate(tagsForChange({ entity: 'organisation', kind: 'deleted', id: organisationId, peopleIds: [a] }));
+    await invalidate(tagsForChange({ entity: 'organisation', kind: 'deleted', id: organisationId, before: null, after: null }));
     const detached = await get(list(a));
     expect(detached.headers['x-cache']).toBe('MISS');
     expect(detached.body.items.every((i: { organisationId: number | null }) => i.organisationId === null)).toBe(true);

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Mandat, Organisation } from '@crm/database';
+import { findPage, LockMode, Mandat, Organisation, ROWS } from '@crm/database';
 import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createMandatBody, listMandatsQuery, mandatResponse, updateMandatBody } from '../schemas';
 import { mandatJson } from '../serializers';
@@ -40,7 +40,7 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
       const mandat = await write(async (em) => {
         const mandat = em.create(Mandat, { ...body, organisation: em.getReference(Organisation, params.id) });
         await em.flush();
-        return [mandat, { entity: 'mandat', kind: 'created', id: mandat.id, organisationId: params.id }];
+        return [mandat, { entity: 'mandat', kind: 'created', id: mandat.id, before: null, after: ROWS.mandat(mandat) }];
       });
       res.location(`/api/v1/mandats/${mandat.id}`);
       return mandatJson(mandat);
@@ -71,8 +71,9 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
         if (endDate && endDate < startDate) {
           throw new HttpProblem('validation', 'The request body is not valid', [{ path: 'endDate', message: 'must not be before startDate' }]);
         }
+        const before = ROWS.mandat(mandat);
         em.assign(mandat, body);
-        return [mandat, { entity: 'mandat', kind: 'updated', id: mandat.id, organisationId: mandat.organisation.id }];
+        return [mandat, { entity: 'mandat', kind: 'updated', id: mandat.id, before, after: ROWS.mandat(mandat) }];
       });
       return mandatJson(mandat);
     },
@@ -83,10 +84,10 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     summary: 'Delete a mandat', params: idParams, errors: [404],
     handler: async ({ params }) => {
       await write(async (em) => {
-        const mandat = await em.findOne(Mandat, params.id, { fields: ['id', 'organisation'], lockMode: LockMode.PESSIMISTIC_WRITE });
+        const mandat = await em.findOne(Mandat, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!mandat) throw notFound('Mandat', params.id);
         await em.nativeDelete(Mandat, { id: params.id });
-        return [undefined, { entity: 'mandat', kind: 'deleted', id: params.id, organisationId: mandat.organisation.id }];
+        return [undefined, { entity: 'mandat', kind: 'deleted', id: params.id, before: ROWS.mandat(mandat), after: null }];
       });
     },
   });

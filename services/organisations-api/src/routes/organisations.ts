@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Mandat, Organisation, Person, raw, type EntityManager } from '@crm/database';
+import { findPage, LockMode, Mandat, Organisation, Person, raw, ROWS } from '@crm/database';
 import {
   defineRoute, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
   type OpenApiRegistry,
@@ -91,7 +91,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
       const organisation = await write(async (em) => {
         const organisation = em.create(Organisation, body);
         await em.flush();
-        return [organisation, { entity: 'organisation', kind: 'created', id: organisation.id, peopleIds: [] }];
+        return [organisation, { entity: 'organisation', kind: 'created', id: organisation.id, before: null, after: ROWS.organisation(organisation) }];
       });
       res.location(`/api/v1/organisations/${organisation.id}`);
       return organisationJson(organisation);
@@ -104,12 +104,12 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     response: organisationResponse, errors: [404, 409, 413],
     handler: async ({ params, body }) => {
       const organisation = await write(async (em) => {
-        // Locked first: a person joining it meanwhile waits, so the people read below are all of them.
+        // Locked: the row's values before the change are the ones the invalidation matches.
         const organisation = await em.findOne(Organisation, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!organisation) throw notFound('Organisation', params.id);
+        const before = ROWS.organisation(organisation);
         em.assign(organisation, body);
-        // People whose detail embeds this organisation.
-        return [organisation, { entity: 'organisation', kind: 'updated', id: params.id, peopleIds: await peopleOf(em, params.id), fields: Object.keys(body) }];
+        return [organisation, { entity: 'organisation', kind: 'updated', id: params.id, before, after: ROWS.organisation(organisation) }];
       });
       return organisationJson(organisation);
     },
@@ -120,20 +120,13 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     summary: 'Delete an organisation, its mandats, and detach its people and interactions', params: idParams, errors: [404],
     handler: async ({ params }) => {
       await write(async (em) => {
-        // Locked first, so no person joins between reading its people and deleting it.
-        if (!(await em.findOne(Organisation, params.id, { fields: ['id'], lockMode: LockMode.PESSIMISTIC_WRITE }))) {
-          throw notFound('Organisation', params.id);
-        }
-        const peopleIds = await peopleOf(em, params.id);
+        const organisation = await em.findOne(Organisation, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!organisation) throw notFound('Organisation', params.id);
         // The database cascades to mandats and sets organisation_id to null on people and interactions.
         await em.nativeDelete(Organisation, { id: params.id });
-        return [undefined, { entity: 'organisation', kind: 'deleted', id: params.id, peopleIds }];
+        return [undefined, { entity: 'organisation', kind: 'deleted', id: params.id, before: ROWS.organisation(organisation), after: null }];
       });
     },
   });
 }
 
-async function peopleOf(em: EntityManager, organisationId: number): Promise<number[]> {
-  const people = await em.find(Person, { organisation: organisationId }, { fields: ['id'] });
-  return people.map((p) => p.id);
-}

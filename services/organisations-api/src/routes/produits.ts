@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, Produit } from '@crm/database';
+import { findPage, LockMode, Produit, ROWS } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createProduitBody, listProduitsQuery, produitResponse, updateProduitBody } from '../schemas';
 import { produitJson } from '../serializers';
@@ -43,7 +43,7 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
       const produit = await write(async (em) => {
         const produit = em.create(Produit, body);
         await em.flush();
-        return [produit, { entity: 'produit', kind: 'created', id: produit.id }];
+        return [produit, { entity: 'produit', kind: 'created', id: produit.id, before: null, after: ROWS.produit(produit) }];
       });
       res.location(`/api/v1/produits/${produit.id}`);
       return produitJson(produit);
@@ -56,10 +56,12 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
     response: produitResponse, errors: [404, 409, 413],
     handler: async ({ params, body }) => {
       const produit = await write(async (em) => {
-        const produit = await em.findOne(Produit, params.id);
+        // Locked: the row's values before the change are the ones the invalidation matches.
+        const produit = await em.findOne(Produit, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!produit) throw notFound('Produit', params.id);
+        const before = ROWS.produit(produit);
         em.assign(produit, body);
-        return [produit, { entity: 'produit', kind: 'updated', id: produit.id }];
+        return [produit, { entity: 'produit', kind: 'updated', id: produit.id, before, after: ROWS.produit(produit) }];
       });
       return produitJson(produit);
     },
@@ -70,8 +72,10 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
     summary: 'Delete a produit', params: idParams, errors: [404],
     handler: async ({ params }) => {
       await write(async (em) => {
-        if ((await em.nativeDelete(Produit, { id: params.id })) === 0) throw notFound('Produit', params.id);
-        return [undefined, { entity: 'produit', kind: 'deleted', id: params.id }];
+        const produit = await em.findOne(Produit, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!produit) throw notFound('Produit', params.id);
+        await em.nativeDelete(Produit, { id: params.id });
+        return [undefined, { entity: 'produit', kind: 'deleted', id: params.id, before: ROWS.produit(produit), after: null }];
       });
     },
   });

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, Interaction, LockMode, Person, type EntityManager } from '@crm/database';
+import { findPage, Interaction, LockMode, Person, ROWS, type EntityManager } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry, type PageInput } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
@@ -65,7 +65,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
         const organisation = organisationId === undefined ? (person!.organisation?.id ?? null) : organisationId;
         const interaction = em.create(Interaction, { ...fields, person: em.getReference(Person, personId), organisation: organisationRef(em, organisation) });
         await em.flush();
-        return [interaction, { entity: 'interaction', kind: 'created', id: interaction.id, personIds: [personId] }];
+        return [interaction, { entity: 'interaction', kind: 'created', id: interaction.id, before: null, after: ROWS.interaction(interaction) }];
       });
       res.location(`/api/v1/interactions/${interaction.id}`);
       return interactionJson(interaction);
@@ -93,7 +93,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
         // Locked: its person (whose list shows it) cannot change between this read and the write.
         const interaction = await em.findOne(Interaction, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!interaction) throw notFound('Interaction', params.id);
-        const oldPersonId = interaction.person.id;
+        const before = ROWS.interaction(interaction);
         const { person } = await checkReferences(em, { personId, organisationId });
         // Moving an interaction to another person keeps its organisation unless the body changes it too.
         em.assign(interaction, {
@@ -101,7 +101,7 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
           ...(person ? { person } : {}),
           ...(organisationId === undefined ? {} : { organisation: organisationRef(em, organisationId) }),
         });
-        return [interaction, { entity: 'interaction', kind: 'updated', id: interaction.id, personIds: [oldPersonId, interaction.person.id] }];
+        return [interaction, { entity: 'interaction', kind: 'updated', id: interaction.id, before, after: ROWS.interaction(interaction) }];
       });
       return interactionJson(interaction);
     },
@@ -112,10 +112,10 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     summary: 'Delete an interaction', params: idParams, errors: [404],
     handler: async ({ params }) => {
       await write(async (em) => {
-        const interaction = await em.findOne(Interaction, params.id, { fields: ['id', 'person'], lockMode: LockMode.PESSIMISTIC_WRITE });
+        const interaction = await em.findOne(Interaction, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!interaction) throw notFound('Interaction', params.id);
         await em.nativeDelete(Interaction, { id: params.id });
-        return [undefined, { entity: 'interaction', kind: 'deleted', id: params.id, personIds: [interaction.person.id] }];
+        return [undefined, { entity: 'interaction', kind: 'deleted', id: params.id, before: ROWS.interaction(interaction), after: null }];
       });
     },
   });

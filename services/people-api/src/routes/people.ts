@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Person, raw, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
+import { findPage, LockMode, Person, raw, ROWS, UniqueConstraintViolationException, type EntityManager } from '@crm/database';
 import {
   defineRoute, HttpProblem, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
   type OpenApiRegistry, type PageInput,
@@ -103,7 +103,7 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
       const person = await write(async (em) => {
         const person = em.create(Person, { ...fields, organisation: organisationRef(em, organisationId) });
         await flushPerson(em);
-        return [person, { entity: 'person', kind: 'created', id: person.id, organisationIds: [organisationId] }];
+        return [person, { entity: 'person', kind: 'created', id: person.id, before: null, after: ROWS.person(person) }];
       });
       res.location(`/api/v1/people/${person.id}`);
       return personJson(person);
@@ -121,11 +121,11 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
         const person = await em.findOne(Person, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!person) throw notFound('Person', params.id);
         await checkReferences(em, { organisationId });
-        // Read before assigning: both the old and the new organisation's details list their contacts.
-        const oldOrganisationId = person.organisation?.id ?? null;
+        // Read before assigning: the invalidation matches the row as it was and as it is.
+        const before = ROWS.person(person);
         em.assign(person, organisationId === undefined ? fields : { ...fields, organisation: organisationRef(em, organisationId) });
         await flushPerson(em);
-        return [person, { entity: 'person', kind: 'updated', id: person.id, organisationIds: [oldOrganisationId, person.organisation?.id ?? null] }];
+        return [person, { entity: 'person', kind: 'updated', id: person.id, before, after: ROWS.person(person) }];
       });
       return personJson(person);
     },
@@ -136,12 +136,12 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     summary: 'Delete a person and their interactions', params: idParams, errors: [404],
     handler: async ({ params }) => {
       await write(async (em) => {
-        // Its organisation (whose detail lists it), read under lock in the same transaction as the delete.
-        const person = await em.findOne(Person, params.id, { fields: ['id', 'organisation'], lockMode: LockMode.PESSIMISTIC_WRITE });
+        // The row as it was (its organisation's detail lists it), read under lock in the same transaction as the delete.
+        const person = await em.findOne(Person, params.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
         if (!person) throw notFound('Person', params.id);
         // The database cascades to the person's interactions.
         await em.nativeDelete(Person, { id: params.id });
-        return [undefined, { entity: 'person', kind: 'deleted', id: params.id, organisationIds: [person.organisation?.id ?? null] }];
+        return [undefined, { entity: 'person', kind: 'deleted', id: params.id, before: ROWS.person(person), after: null }];
       });
     },
   });
