@@ -24,6 +24,12 @@ export function neededServers(config) {
   return servers;
 }
 
+/** `dir` relative to the working directory when it is inside it (`.data/postgres`), else absolute. */
+function shown(dir) {
+  const relative = path.relative(process.cwd(), dir);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : dir;
+}
+
 const label = (s) => `${s.kind} at ${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port} (${s.variable})`;
 
 /** Why `server` cannot be started here (a sentence), or null when it can. */
@@ -67,11 +73,10 @@ export function startLocalServers(config, { env = process.env, root, log = (line
     }
     for (const server of missing) {
       if (stopped) return;
-      const relative = (dir) => path.relative(process.cwd(), dir) || dir;
       if (server.kind === 'PostgreSQL') {
         const pgData = path.join(dataDir, 'postgres');
         const as = process.getuid?.() === 0 ? ', as the postgres user' : '';
-        log(`${label(server)} does not answer: running an embedded PostgreSQL there (data in ${relative(pgData)}${as})`);
+        log(`${label(server)} does not answer: running an embedded PostgreSQL there (data in ${shown(pgData)}${as})`);
         started.push(await startPostgres({ dataDir: pgData, port: server.port, user: server.user }));
       } else {
         log(`${label(server)} does not answer: running redis-server there until npm start stops (nothing saved)`);

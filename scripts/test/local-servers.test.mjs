@@ -37,7 +37,7 @@ afterEach(() => {
 
 /** A free port, whose redis-server (if any) a failed test's cleanup can find. */
 async function nextPort() {
-  const free = await port();
+  const free = await freePort();
   marks.push(`redis-server 127.0.0.1:${free}`);
   return free;
 }
