@@ -3,7 +3,7 @@
 // free ports and a temporary CRM_DATA_DIR, and leaves no process or directory behind.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -107,6 +107,19 @@ describe('the local servers of npm start', { timeout: 60_000 }, () => {
     });
     assert.deepEqual(servers.lines, []);
     assert.equal(await portOpen(port), false);
+  });
+
+  test('a start that fails midway (redis-server exits at once) stops the PostgreSQL it had started', async () => {
+    const [pgPort, redisPort] = [await nextPort(), await nextPort()];
+    writeFileSync(path.join(dataDir, 'redis-server'), '#!/bin/sh\necho "bad config" >&2\nexit 1\n', { mode: 0o755 });
+    const servers = start(
+      { DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/postgres`, REDIS_URL: `redis://127.0.0.1:${redisPort}/0` },
+      { PATH: dataDir },
+    );
+    await assert.rejects(servers.ready, /redis-server exited \(exit 1\):\n {2}bad config/);
+    assert.match(servers.lines[0], /running an embedded PostgreSQL there/);
+    assert.equal(await portOpen(pgPort), false);
+    assert.ok(!existsSync(path.join(dataDir, 'postgres', 'postmaster.pid')), 'PostgreSQL shut down cleanly');
   });
 
   test('in production nothing is started: what does not answer is only reported', async () => {
