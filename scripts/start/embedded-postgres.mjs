@@ -45,12 +45,14 @@ export async function cannotRunPostgres() {
 }
 
 /**
- * Runs PostgreSQL on 127.0.0.1 and ::1 `port` with its data in `dataDir` (created by initdb on the first run:
+ * Runs PostgreSQL on localhost `port` with its data in `dataDir` (created by initdb on the first run:
  * `user` as superuser, trusted from localhost only). As root it runs as the `postgres` user, who then owns `dataDir`.
  */
 export async function startPostgres({ dataDir, port, user }) {
   const { initdb, postgres } = await binaries();
   const runAs = isRoot() ? postgresUser() : {};
+  // The parents with the default mode (the postgres user must reach dataDir through them), dataDir itself private.
+  await mkdir(path.dirname(dataDir), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (runAs.uid !== undefined) await chown(dataDir, runAs.uid, runAs.gid);
   const options = { ...runAs, cwd: dataDir, env: { ...process.env, LC_ALL: 'C' } };

@@ -137,7 +137,8 @@ test('npm start with nothing on its PostgreSQL and Redis ports starts both, and 
   const database = new URL(databaseUrl('local_servers'));
   database.host = `127.0.0.1:${pgPort}`;
   marks.push(`redis-server 127.0.0.1:${ports(SLOT).redis}`);
-  const run = npmStart(ROOT, { slot: SLOT, database: database.toString(), env: { CRM_DATA_DIR: dataDir } });
+  // A data directory that does not exist yet, as `.data` in a fresh clone.
+  const run = npmStart(ROOT, { slot: SLOT, database: database.toString(), env: { CRM_DATA_DIR: path.join(dataDir, 'data') } });
   try {
     await waitReady(run, 150_000);
     assert.match(run.output(), /PostgreSQL at 127\.0\.0\.1:\d+ \(DATABASE_URL\) does not answer: running an embedded PostgreSQL/);
