@@ -9,7 +9,7 @@ import { findRedisServer, startRedis } from './redis-server.mjs';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** The servers npm start needs, from the parsed configuration: one entry per distinct host:port. */
-export function neededServers(config) {
+function neededServers(config) {
   const servers = [];
   const add = (kind, variable, url, defaultPort) => {
     const { hostname, port, username } = new URL(url);
@@ -43,12 +43,12 @@ async function cannotStart(server, env) {
 }
 
 /** Thrown when something does not answer and cannot be started: its message is all the user needs. */
-export class CannotStartError extends Error {}
+class CannotStartError extends Error {}
 
 /**
- * Starts what is missing. Resolves with the started servers' `stop()` (call it last, after the services); a stop
- * request while starting is honoured by `stop()` too. Rejects with CannotStartError when something cannot start,
- * having stopped whatever it started.
+ * Starts what is missing, saying so through `log`. `ready` resolves once everything answers, or rejects with
+ * the one message to show, having stopped whatever it started. `stop()` stops what was started (call it after the
+ * services), waiting for a start under way.
  */
 export function startLocalServers(config, { env = process.env, root, log = (line) => process.stdout.write(`${line}\n`) }) {
   const dataDir = path.resolve(root, env.CRM_DATA_DIR || '.data');
@@ -87,7 +87,7 @@ export function startLocalServers(config, { env = process.env, root, log = (line
   // A server that failed to start took itself down; the ones before it are stopped here.
   const done = ready.catch(async (error) => {
     await Promise.all(started.splice(0).map((server) => server.stop()));
-    throw error instanceof CannotStartError ? error : new CannotStartError(error.message);
+    throw error instanceof CannotStartError ? error : new CannotStartError(`${error.message}\nOr run \`docker compose up\`.`);
   });
   return { ready: done, stop };
 }
