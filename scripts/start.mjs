@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start` (through scripts/launch.cjs, so on the pinned Node 24): builds, migrates the database (creating
 // it if missing), loads demo data when it is empty, runs the three services with their output prefixed, and
-// says when they are ready and where. SIGINT, SIGTERM or SIGHUP, or the parent dying, stops them all
+// says when they are ready and where. A local PostgreSQL or Redis that does not answer is started first, and
+// stopped last (start/local-servers.mjs). SIGINT, SIGTERM or SIGHUP, or the parent dying, stops them all
 // gracefully; a service still running after STOP_GRACE_MS is killed, so nothing is left on a port.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { buildWithProgress } from './start/build.mjs';
 import { banner, waitUntilHealthy } from './start/banner.mjs';
+import { startLocalServers } from './start/local-servers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
@@ -25,6 +27,13 @@ const services = [
 const running = new Set();
 let stopping = false;
 let current = null; // the step running before the services start
+let localServers = null; // the PostgreSQL and Redis this script started, if any
+
+/** Exits once the servers this script started have stopped (after the services: they drain against them). */
+async function exit(code) {
+  await localServers?.stop();
+  process.exit(code);
+}
 
 function stopAll(reason, exitCode = 0) {
   if (stopping) return;
@@ -33,7 +42,7 @@ function stopAll(reason, exitCode = 0) {
   if (reason) process.stdout.write(`Stopping (${reason})...\n`);
   current?.kill('SIGTERM');
   for (const child of running) child.kill('SIGTERM');
-  if (!current && running.size === 0) process.exit(exitCode);
+  if (!current && running.size === 0) exit(exitCode);
   setTimeout(() => {
     for (const child of running) {
       process.stdout.write(`${child.prefix}still running after ${STOP_GRACE_MS / 1000} s: killed\n`);
@@ -49,16 +58,16 @@ setInterval(() => { if (process.ppid !== parent) stopAll('parent exited'); }, 25
 
 /** Runs one preparation step to its end; exits with its status if it fails (or we were asked to stop). */
 function step(label, file, args, env) {
-  if (stopping) process.exit(process.exitCode ?? 0);
+  if (stopping) return exit(process.exitCode ?? 0);
   process.stdout.write(`> ${label}\n`);
   return new Promise((resolve) => {
     current = spawn(node, [path.join(root, file), ...args], { stdio: 'inherit', cwd: root, env });
     current.on('exit', (code, signal) => {
       current = null;
-      if (stopping) process.exit(process.exitCode ?? 0);
+      if (stopping) return exit(process.exitCode ?? 0);
       if (code !== 0) {
         process.stderr.write(`${label} failed (${signal ?? `exit ${code}`}).\n`);
-        process.exit(code || 1);
+        return exit(code || 1);
       }
       resolve();
     });
@@ -89,7 +98,7 @@ function startService({ name, colour }, env) {
     running.delete(child);
     if (!stopping || code !== 0) process.stdout.write(`${child.prefix}exited (${signal ?? code})\n`);
     if (!stopping) stopAll(`${name} exited`, code || 1); // one service down takes the others with it
-    if (running.size === 0) process.exit(process.exitCode ?? 0);
+    if (running.size === 0) exit(process.exitCode ?? 0);
   });
   running.add(child);
 }
@@ -102,6 +111,14 @@ if (stopping) process.exit(process.exitCode ?? 0);
 // dev JWT warning printed once; the children are told not to repeat it.
 const { loadEnv } = createRequire(import.meta.url)(path.join(root, 'packages/config/dist/index.js'));
 const config = loadEnv();
+localServers = startLocalServers(config, { root });
+try {
+  await localServers.ready;
+} catch (error) {
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+if (stopping) await exit(process.exitCode ?? 0);
 // The worker holds no signing key. In development this script makes up its warm-up credential (which the APIs
 // accept as a reader) and its dashboard token; in production the operator sets both.
 const devCredentials = config.NODE_ENV === 'production' ? {} : {
@@ -118,7 +135,7 @@ const childEnv = {
 
 await step('Migrating the database', 'packages/database/dist/cli/migrate.js', [], childEnv);
 await step('Loading demo data if the database is empty', 'packages/database/dist/cli/seed.js', ['--demo'], childEnv);
-if (stopping) process.exit(process.exitCode ?? 0);
+if (stopping) await exit(process.exitCode ?? 0);
 
 for (const service of services) startService(service, childEnv);
 const endpoints = services.map((s) => ({ ...s, url: `http://127.0.0.1:${s.port(config)}` }));

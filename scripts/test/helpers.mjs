@@ -59,9 +59,9 @@ export function machinePath() {
 
 /**
  * `npm start` in `cwd`, detached (its own process group, as a terminal or a supervisor would run it), on the
- * machine's PATH, with the given ports, database and Redis. Output is collected in `output()`.
+ * machine's PATH, with the given ports, database and Redis (and `env` on top). Output is collected in `output()`.
  */
-export function npmStart(cwd, { slot, database }) {
+export function npmStart(cwd, { slot, database, env: extra = {} }) {
   const p = ports(slot);
   const env = {
     ...process.env,
@@ -74,6 +74,7 @@ export function npmStart(cwd, { slot, database }) {
     CACHE_WORKER_PORT: String(p.worker),
     OTEL_SDK_DISABLED: 'true',
     LOG_PRETTY: 'false',
+    ...extra,
   };
   for (const name of Object.keys(env)) if (name.startsWith('npm_') || name === 'JEST_SUMMARY_FILE' || name === 'NODE_OPTIONS') delete env[name];
   const child = spawn('npm', ['start'], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
