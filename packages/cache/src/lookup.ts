@@ -11,11 +11,15 @@ import { GENERATION_FIELD, type CacheKeys } from './keys';
 import type { OutageRecovery } from './recovery';
 import { newToken } from './tokens';
 
-/** What a lookup found. `versions` are the tag tokens read with it: a fill must store those, not newer ones. */
+/**
+ * What a lookup found. `versions` are the tag tokens read with it: a fill must store those, not newer ones.
+ * `invalidated`: an entry was stored under the key but is no longer valid (a tag or the generation changed since,
+ * or it was unreadable); false when there was none (RFC 9211 `fwd=miss` and `fwd=uri-miss`).
+ */
 export type Lookup =
   | { state: 'hit'; entry: Entry }
   | { state: 'expired'; entry: Entry; versions: Record<string, string> }
-  | { state: 'miss'; versions: Record<string, string> }
+  | { state: 'miss'; versions: Record<string, string>; invalidated: boolean }
   | { state: 'unavailable' };
 
 /** What a lookup reads with. */
@@ -64,10 +68,12 @@ export async function lookUp(ctx: LookupContext, key: string, tags: string[]): P
     // tokens were read before the fill reads its data, as always).
     recovery.generation.reset();
     const checked = await recovery.generation.ensure();
-    return checked.state === 'verified' ? { state: 'miss', versions: { ...versions, [GENERATION_FIELD]: checked.value } } : { state: 'unavailable' };
+    return checked.state === 'verified'
+      ? { state: 'miss', versions: { ...versions, [GENERATION_FIELD]: checked.value }, invalidated: raw !== null }
+      : { state: 'unavailable' };
   }
   const entry = decodeEntry(raw);
-  if (!entry || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === versions[t])) return { state: 'miss', versions };
+  if (!entry || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === versions[t])) return { state: 'miss', versions, invalidated: raw !== null };
   if (entry.header.f >= Date.now()) return { state: 'hit', entry };
   return { state: 'expired', entry, versions };
 }
