@@ -115,6 +115,16 @@ describe('Cache-Status on a cached route', () => {
     expect(statusOf(await get('d'))).toEqual({ fwd: 'uri-miss', stored: true });
   });
 
+  it('a response Redis did not take is not said to be stored', async () => {
+    const spy = jest.spyOn(cache, 'store').mockResolvedValue({ state: 'unavailable' });
+    try {
+      const res = await get('g');
+      expect([res.status, res.headers['x-cache'], statusOf(res)]).toEqual([200, 'MISS', { fwd: 'uri-miss' }]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('an entry past its TTL served because the database failed: a hit with a negative ttl and detail=stale', async () => {
     await get('e');
     // Age the entry 5 s past its TTL (within grace) by rewriting its freshness deadline.
