@@ -13,6 +13,21 @@ export interface CacheOutcome {
   status: CacheStatus;
 }
 
+/** The headers of every cached response, as OpenAPI 3.1 header objects (the route's 200; a 304 has them too). */
+export const CACHE_RESPONSE_HEADERS = {
+  'X-Cache': {
+    description: 'HIT (from the cache), MISS (from the database), STALE (an expired entry served because the database failed), BYPASS (admin, or the cache off)',
+    schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE', 'BYPASS'] },
+  },
+  'Cache-Status': {
+    description: 'RFC 9211, e.g. `crm-cache; hit; ttl=297`, `crm-cache; fwd=uri-miss; stored`, `crm-cache; fwd=miss; collapsed`, '
+      + '`crm-cache; fwd=bypass`, `crm-cache; hit; ttl=-12; detail=stale`, `crm-cache; fwd=miss; detail=cache-unavailable`',
+    schema: { type: 'string' },
+  },
+  ETag: { description: 'Strong; send it back in If-None-Match to get a 304', schema: { type: 'string' } },
+  'Cache-Control': { description: '`private, no-cache`: revalidate with the ETag', schema: { type: 'string' } },
+} as const;
+
 /** A fresh entry served from the cache. */
 export const hitOf = (entry: Entry): CacheOutcome => ({ result: 'hit', status: { hit: true, ttl: freshnessLeft(entry.header.f) } });
 
