@@ -15,12 +15,14 @@ import { firstToken } from './tokens';
 
 /**
  * What a lookup found. `versions` are the tag tokens read with it (and the seq counter and time of the read): a
- * fill must store those, not newer ones.
+ * fill must store those, not newer ones. `invalidated`: an entry was stored under the key but is no longer valid (a
+ * tag or the generation changed since, or it was unreadable); false when there was none (RFC 9211 `fwd=miss` and
+ * `fwd=uri-miss`).
  */
 export type Lookup =
   | { state: 'hit'; entry: Entry }
   | { state: 'expired'; entry: Entry; versions: Record<string, string> }
-  | { state: 'miss'; versions: Record<string, string> }
+  | { state: 'miss'; versions: Record<string, string>; invalidated: boolean }
   | { state: 'unavailable' };
 
 /** What a lookup reads with. */
@@ -68,19 +70,21 @@ export async function lookUp(ctx: LookupContext, key: string, tags: string[]): P
     // The tags the entry's data showed: current only if each still has the token the entry was stored with.
     const shown = entry ? Object.keys(entry.header.p ?? {}) : [];
     const showsCurrent = shown.length === 0 || (await readTokens(redis, keys, shown)).every((token, i) => token === entry!.header.p![shown[i]!]);
-    return { entry, versions, showsCurrent };
+    return { raw, entry, versions, showsCurrent };
   });
   if (!found.ok) return { state: 'unavailable' };
-  const { entry, versions, showsCurrent } = found.value;
+  const { raw, entry, versions, showsCurrent } = found.value;
   if (versions[GENERATION_FIELD] !== generation) {
     // Another replica started a new generation (it saw the restart first), or the key is gone (DELETE /cache):
     // check again. The entry read was of another generation: a miss, filled under the one checked now (the
     // tokens were read before the fill reads its data, as always).
     recovery.generation.reset();
     const checked = await recovery.generation.ensure();
-    return checked.state === 'verified' ? { state: 'miss', versions: { ...versions, [GENERATION_FIELD]: checked.value } } : { state: 'unavailable' };
+    return checked.state === 'verified'
+      ? { state: 'miss', versions: { ...versions, [GENERATION_FIELD]: checked.value }, invalidated: raw !== null }
+      : { state: 'unavailable' };
   }
-  if (!entry || !showsCurrent || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === versions[t])) return { state: 'miss', versions };
+  if (!entry || !showsCurrent || ![GENERATION_FIELD, ...tags].every((t) => entry.header.t[t] === versions[t])) return { state: 'miss', versions, invalidated: raw !== null };
   if (entry.header.f >= Date.now()) return { state: 'hit', entry };
   return { state: 'expired', entry, versions };
 }

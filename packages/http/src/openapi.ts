@@ -64,11 +64,20 @@ function nameOperations(paths: Record<string, Record<string, unknown>>, basePath
 export class OpenApiRegistry {
   private readonly routes: AnySpec[] = [];
   private readonly extraPaths: Record<string, Record<string, unknown>> = {};
+  private headersFor: (spec: AnySpec) => Record<string, unknown> | undefined = () => undefined;
 
   constructor(private readonly info: OpenApiInfo, private readonly basePath = '/api/v1') {}
 
   add(spec: AnySpec): void {
     this.routes.push(spec);
+  }
+
+  /**
+   * The headers a route's middleware adds to its success response (the response cache's X-Cache, Cache-Status,
+   * ETag), by route: the registry does not know which middleware a route mounts, the app does.
+   */
+  describeResponseHeaders(headersFor: (spec: AnySpec) => Record<string, unknown> | undefined): void {
+    this.headersFor = headersFor;
   }
 
   /** Documents a route that is not under the API base path (health, metrics, cache admin ...). */
@@ -90,10 +99,14 @@ export class OpenApiRegistry {
         }
       }
       const status = spec.status ?? 200;
+      const headers = this.headersFor(spec);
       const responses: Record<string, unknown> = {
-        [status]: status === 204 || !spec.response
-          ? { description: 'Done' }
-          : { description: 'OK', content: { 'application/json': { schema: jsonSchema(spec.response, 'output') } } },
+        [status]: {
+          ...(status === 204 || !spec.response
+            ? { description: 'Done' }
+            : { description: 'OK', content: { 'application/json': { schema: jsonSchema(spec.response, 'output') } } }),
+          ...(headers ? { headers } : {}),
+        },
       };
       for (const code of [400, 401, 403, ...(spec.errors ?? [])]) {
         responses[code] = { description: STATUS_TEXT[code] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };

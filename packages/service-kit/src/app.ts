@@ -5,7 +5,7 @@
  * routes) and checks that the routes mount every view of the policy.
  */
 import type { Express, RequestHandler, Router } from 'express';
-import { cacheAdminRoutes, serveStaleOnFailure } from '@crm/cache/express';
+import { CACHE_RESPONSE_HEADERS, cacheAdminRoutes, serveStaleOnFailure } from '@crm/cache/express';
 import type { ApiPolicy, CachedView } from '@crm/cache-policy';
 import type { Env } from '@crm/config';
 import { databaseProbe, requestContext, type MikroORM } from '@crm/database';
@@ -64,6 +64,8 @@ export function buildApiApp(api: ApiDefinition, deps: ApiAppDeps): Express {
     marks.set(middleware, view);
     return middleware;
   };
+  // The cached routes document the cache's headers (X-Cache, Cache-Status, ETag) on their 200.
+  openapi.describeResponseHeaders((spec) => (spec.middleware?.some((m) => marks.has(m)) ? CACHE_RESPONSE_HEADERS : undefined));
   return createServiceApp({
     service: api.policy.service,
     logger: deps.logger,

@@ -47,6 +47,14 @@ describe('cached reads', () => {
     const res = await get('/api/v1/organisations/stats/live');
     expect(res.headers['x-cache']).toBeUndefined();
   });
+
+  it('documents the cache headers in /openapi.json on the cached GETs only', async () => {
+    const paths = (await request(h.app).get('/openapi.json').expect(200)).body.paths;
+    const headersOf = (path: string) => Object.keys(paths[path].get.responses['200'].headers ?? {});
+    expect(headersOf('/api/v1/organisations/{id}')).toEqual(expect.arrayContaining(['X-Cache', 'Cache-Status', 'ETag']));
+    expect(headersOf('/api/v1/produits')).toEqual(expect.arrayContaining(['X-Cache', 'Cache-Status', 'ETag']));
+    expect(headersOf('/api/v1/organisations/stats/live')).toEqual([]);
+  });
 });
 
 describe('invalidation by tags', () => {

@@ -5,6 +5,8 @@
 
 /** The middleware of one cached route, and its options. */
 export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
+/** The headers every cached response carries, as OpenAPI header objects (for the API's document). */
+export { CACHE_RESPONSE_HEADERS } from './respond';
 /** The contract's cache admin routes (stats, invalidation, clearing). */
 export { cacheAdminRoutes, type RequestInvalidation } from './routes';
 /** What a cached route answered from: hit, miss, stale, bypass or error (for metrics). */

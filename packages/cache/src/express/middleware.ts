@@ -1,14 +1,15 @@
 /**
  * The response cache as Express middleware for one cacheable GET route: lookup, fill lock, a wait for another
- * instance's fill, serving (ETag/304, X-Cache), storing the handler's JSON, and offering an expired entry for
- * stale serving (stale.ts) should the database fail.
+ * instance's fill, serving (respond.ts: ETag/304, X-Cache, Cache-Status), storing the handler's JSON, and offering
+ * an expired entry for stale serving (stale.ts) should the database fail.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { etagOf, type Entry } from '../entry';
 import { cacheKey } from '../keys';
 import { tracer } from '../observe';
 import type { ResponseCache } from '../response-cache';
 import type { CacheResult } from '../stats';
+import { freshnessLeft, type CacheStatusFwd } from './cache-status';
+import { captureJson, hitOf, JSON_TYPE, sendEntry } from './respond';
 import { offerStale } from './stale';
 
 /** What the validation step left in `res.locals.input` (see @crm/http defineRoute). */
@@ -47,31 +48,6 @@ export interface CacheMiddlewareContext {
   onResult?: (prefix: string, result: CacheResult) => void;
 }
 
-function notModified(req: Request, etag: string): boolean {
-  const header = req.headers['if-none-match'];
-  if (!header) return false;
-  return header === '*' || header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
-}
-
-function sendBody(req: Request, res: Response, status: number, body: Buffer, contentType: string, etag: string, result: CacheResult): void {
-  res.setHeader('X-Cache', result.toUpperCase());
-  res.setHeader('ETag', etag);
-  res.setHeader('Cache-Control', 'private, no-cache');
-  if (status === 200 && notModified(req, etag)) {
-    res.status(304).end();
-    return;
-  }
-  res.status(status);
-  res.setHeader('Content-Type', contentType);
-  res.setHeader('Content-Length', body.length);
-  res.end(body);
-}
-
-const sendEntry = (req: Request, res: Response, entry: Entry, result: CacheResult) =>
-  sendBody(req, res, 200, entry.body, entry.header.c, entry.header.e, result);
-
-const JSON_TYPE = 'application/json; charset=utf-8';
-
 /** The `cache.get` span of a request: from the lookup until the cache knows what it serves (a wait for another fill included). */
 function startGetSpan(key: string, prefix: string): (result: CacheResult) => void {
   const span = tracer.startSpan('cache.get', { attributes: { 'cache.key': key, 'cache.prefix': prefix } });
@@ -87,22 +63,8 @@ function markResult(key: string | null, prefix: string, result: 'bypass' | 'stal
 }
 
 /**
- * Replaces `res.json` for this request: the handler's result is serialised once, sent with an ETag
- * and X-Cache, and (when `store` is given and the status is 200) stored in the cache.
- */
-function captureJson(req: Request, res: Response, result: CacheResult, store?: (body: Buffer, value: unknown) => Promise<unknown>): void {
-  res.json = (value: unknown) => {
-    const body = Buffer.from(JSON.stringify(value));
-    const status = res.statusCode;
-    sendBody(req, res, status, body, JSON_TYPE, etagOf(body), result);
-    if (store && status === 200) void store(body, value);
-    return res;
-  };
-}
-
-/**
  * The response cache as Express middleware, for the cacheable GET routes: cache-aside with
- * `X-Cache: HIT | MISS | STALE | BYPASS`, ETag/304, tags, one fill per key across all replicas,
+ * `X-Cache: HIT | MISS | STALE | BYPASS` and `Cache-Status` (RFC 9211), ETag/304, tags, one fill per key across all replicas,
  * grace on database failure, and a plain database read whenever Redis is unavailable.
  */
 export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheResponseOptions): RequestHandler {
@@ -116,7 +78,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     if (!cache || ctx.bypass?.(req) || options.skipIf?.(req)) {
       markResult(null, options.keyPrefix, 'bypass');
       record('bypass');
-      captureJson(req, res, 'bypass');
+      captureJson(req, res, { result: 'bypass', status: { fwd: 'bypass' } });
       return next();
     }
     const input = res.locals.input as ValidatedInput;
@@ -129,13 +91,13 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     if (found.state === 'hit') {
       endGet('hit');
       record('hit');
-      return sendEntry(req, res, found.entry, 'hit');
+      return sendEntry(req, res, found.entry, hitOf(found.entry));
     }
     if (found.state === 'unavailable') {
       // Redis down, hanging or owed invalidations: answer from the database, store nothing.
       endGet('error');
       record('error');
-      captureJson(req, res, 'miss');
+      captureJson(req, res, { result: 'miss', status: { fwd: 'miss', detail: 'cache-unavailable' } });
       return next();
     }
 
@@ -145,10 +107,12 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       offerStale(res, () => {
         markResult(key, options.keyPrefix, 'stale');
         record('stale');
-        sendEntry(req, res, stale, 'stale');
+        sendEntry(req, res, stale, { result: 'stale', status: { hit: true, ttl: freshnessLeft(stale.header.f), detail: 'stale' } });
       });
     }
 
+    // RFC 9211: `uri-miss` when nothing was stored under the key, `miss` when what was is expired or invalidated.
+    const fwd: CacheStatusFwd = found.state === 'miss' && !found.invalidated ? 'uri-miss' : 'miss';
     let versions = found.versions;
     const fill = await cache.acquireFill(key);
     if (fill.state === 'acquired') {
@@ -159,7 +123,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
         void cache.releaseFill(key, fill.token);
         endGet('hit');
         record('hit');
-        return sendEntry(req, res, again.entry, 'hit');
+        return sendEntry(req, res, again.entry, hitOf(again.entry));
       }
       if (again.state !== 'unavailable') versions = again.versions;
     }
@@ -170,16 +134,17 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       if (filled) {
         endGet('hit');
         record('hit');
-        return sendEntry(req, res, filled, 'hit');
+        return sendEntry(req, res, filled, { result: 'hit', status: { fwd, collapsed: true } });
       }
     }
     endGet('miss');
     record('miss');
     const token = fill.state === 'acquired' ? fill.token : null;
-    captureJson(req, res, 'miss', async (body, value) => {
+    captureJson(req, res, { result: 'miss', status: { fwd } }, async (body, value) => {
       const shows = options.shows?.(input as { params: any; query: any }, value) ?? []; // eslint-disable-line @typescript-eslint/no-explicit-any
-      await cache.store(key, body, JSON_TYPE, versions, options.ttl, shows);
-      if (token) await cache.releaseFill(key, token);
+      const stored = await cache.store(key, body, JSON_TYPE, versions, options.ttl, shows);
+      if (token) void cache.releaseFill(key, token);
+      return stored.state === 'stored';
     });
     if (token) {
       // Release the fill lock if the handler fails, so waiters stop waiting at once.
