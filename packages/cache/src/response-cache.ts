@@ -7,13 +7,14 @@ import { pingRedis, type RedisClient } from '@crm/redis';
 import type { Logger } from '@crm/telemetry';
 import { deletePrefix } from './admin';
 import type { CircuitBreaker } from './breaker';
-import { encodeEntry, etagOf, type Entry } from './entry';
+import { encodeEntry, etagOf, type Entry, type EntryHeader } from './entry';
 import { FillLocks, type FillLock } from './fill-locks';
 import { RedisGuard } from './guard';
 import { Invalidation, type AppliedEvent, type EventApplication } from './invalidation';
 import { CacheKeys } from './keys';
 import { lookUp, type Lookup, type LookupContext } from './lookup';
 import { timing, traced, type CacheOperation, type Timed } from './observe';
+import { ReaderLog } from './readers';
 import { OutageRecovery } from './recovery';
 import type { ReplayableEvent, ReplaySource } from './replay';
 import { readStats, StatsRecorder, type CacheResult, type CacheStats } from './stats';
@@ -75,6 +76,8 @@ export class ResponseCache {
   /** Every key of this namespace. */
   readonly keys: CacheKeys;
   readonly stats: StatsRecorder;
+  /** Who read which entries recently, for the worker's read-driven refills (see readers.ts). */
+  readonly readers: ReaderLog;
   private readonly redis: RedisClient;
   private readonly graceMs: number;
   private readonly timed: Timed;
@@ -117,6 +120,7 @@ export class ResponseCache {
       lookup: (key, tags) => this.lookup(key, tags),
     });
     this.lookupContext = { redis, keys, guard, recovery: this.recovery, tokenTtlMs };
+    this.readers = new ReaderLog({ redis, keys, guard, stats: this.stats });
   }
 
   /** The health probe: rejects when Redis (every master of a cluster) does not answer (quickly: the client never queues). */
@@ -135,10 +139,10 @@ export class ResponseCache {
     return this.timed('get', lookUp(this.lookupContext, key, tags));
   }
 
-  /** Stores a response with the tag tokens read before its data was; expires after TTL + grace. */
-  async store(key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number): Promise<StoreResult> {
+  /** Stores a response with the tag tokens read before its data was; expires after TTL + grace. `marks`: a refill's id. */
+  async store(key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number, marks: Pick<EntryHeader, 'w'> = {}): Promise<StoreResult> {
     return traced('cache.set', { 'cache.key': key, 'cache.ttl': ttlSeconds }, async () => {
-      const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType };
+      const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType, ...marks };
       const set = await this.timed('set', this.guard.run(() => this.redis.set(this.keys.entry(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs)));
       return set.ok ? { state: 'stored', entry: { header, body } } : { state: 'unavailable' };
     });

@@ -5,6 +5,8 @@
 
 /** The middleware of one cached route, and its options. */
 export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
+/** How an API names the reader of a request, for read-driven refills. */
+export type { ReaderTracking, ReadBy } from './readers';
 /** The contract's cache admin routes (stats, invalidation, clearing). */
 export { cacheAdminRoutes, type RequestInvalidation } from './routes';
 /** What a cached route answered from: hit, miss, stale, bypass or error (for metrics). */

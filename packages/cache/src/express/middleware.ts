@@ -9,6 +9,7 @@ import { cacheKey } from '../keys';
 import { tracer } from '../observe';
 import type { ResponseCache } from '../response-cache';
 import type { CacheResult } from '../stats';
+import { trackReaders, type ReaderTracking } from './readers';
 import { offerStale } from './stale';
 
 /** What the validation step left in `res.locals.input` (see @crm/http defineRoute). */
@@ -40,6 +41,8 @@ export interface CacheMiddlewareContext {
   /** Who bypasses the cache (admins: always fresh). */
   bypass?: (req: Request) => boolean;
   onResult?: (prefix: string, result: CacheResult) => void;
+  /** Records who reads what, for the worker's read-driven refills (see readers.ts); unset: nothing recorded. */
+  readers?: ReaderTracking;
 }
 
 function notModified(req: Request, etag: string): boolean {
@@ -118,12 +121,14 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     const vary = options.varyBy?.(req);
     const key = cacheKey(options.keyPrefix, options.operation, vary === undefined ? input : { ...input, vary });
     const tags = options.tags(input as { params: any; query: any }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const readers = trackReaders(cache, ctx.readers, req, vary !== undefined);
 
     const endGet = startGetSpan(key, options.keyPrefix);
     const found = await cache.lookup(key, tags);
     if (found.state === 'hit') {
       endGet('hit');
       record('hit');
+      readers.hit(key, tags, found.entry);
       return sendEntry(req, res, found.entry, 'hit');
     }
     if (found.state === 'unavailable') {
@@ -154,6 +159,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
         void cache.releaseFill(key, fill.token);
         endGet('hit');
         record('hit');
+        readers.hit(key, tags, again.entry);
         return sendEntry(req, res, again.entry, 'hit');
       }
       if (again.state !== 'unavailable') versions = again.versions;
@@ -165,6 +171,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       if (filled) {
         endGet('hit');
         record('hit');
+        readers.hit(key, tags, filled);
         return sendEntry(req, res, filled, 'hit');
       }
     }
@@ -172,7 +179,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     record('miss');
     const token = fill.state === 'acquired' ? fill.token : null;
     captureJson(req, res, 'miss', async (body) => {
-      await cache.store(key, body, JSON_TYPE, versions, options.ttl);
+      await readers.store(tags, (marks) => cache.store(key, body, JSON_TYPE, versions, options.ttl, marks));
       if (token) await cache.releaseFill(key, token);
     });
     if (token) {
