@@ -14,7 +14,7 @@ import { Invalidation, type AppliedEvent, type EventApplication } from './invali
 import { CacheKeys } from './keys';
 import { lookUp, type Lookup, type LookupContext } from './lookup';
 import { timing, traced, type CacheOperation, type Timed } from './observe';
-import { ReaderLog } from './readers';
+import { ReaderLog, type ReaderLogOptions } from './readers';
 import { OutageRecovery } from './recovery';
 import type { ReplayableEvent, ReplaySource } from './replay';
 import { readStats, StatsRecorder, type CacheResult, type CacheStats } from './stats';
@@ -59,6 +59,8 @@ export interface ResponseCacheOptions {
    * interval and slot-map refresh. Paid only while Redis fails, by writes only.
    */
   owedWaitMs?: number;
+  /** The reader log's bounds and windows (see readers.ts; the defaults suit production). */
+  readerLog?: Pick<ReaderLogOptions, 'keepPerTag' | 'idleMs' | 'burstMs' | 'recordEveryMs'>;
 }
 
 /** What a store did: the entry it wrote, or nothing (Redis unavailable). */
@@ -120,7 +122,7 @@ export class ResponseCache {
       lookup: (key, tags) => this.lookup(key, tags),
     });
     this.lookupContext = { redis, keys, guard, recovery: this.recovery, tokenTtlMs };
-    this.readers = new ReaderLog({ redis, keys, guard, stats: this.stats });
+    this.readers = new ReaderLog({ ...options.readerLog, redis, keys, guard, stats: this.stats });
   }
 
   /** The health probe: rejects when Redis (every master of a cluster) does not answer (quickly: the client never queues). */
