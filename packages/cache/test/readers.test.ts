@@ -26,7 +26,7 @@ afterAll(async () => {
 const newTag = () => `t-${randomUUID().slice(0, 8)}`;
 async function membersOnce(tag: string, count: number): Promise<string[]> {
   await waitFor(async () => (await redis.zcard(cache.keys.readers(tag))) >= count, `${count} readers of ${tag}`);
-  return redis.zrange(cache.keys.readers(tag), 0, -1);
+  return redis.zrange(cache.keys.readers(tag), '0', '-1');
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,7 +37,7 @@ it('keeps the newest readers per tag (bounded) and expires the set when nobody r
     await sleep(2); // distinct read times
   }
   await waitFor(async () => (await redis.zscore(cache.keys.readers(tag), 'organisations-api /organisations?page=7')) !== null, 'the last read');
-  expect(await redis.zrange(cache.keys.readers(tag), 0, -1)).toEqual([3, 4, 5, 6, 7].map((i) => `organisations-api /organisations?page=${i}`));
+  expect(await redis.zrange(cache.keys.readers(tag), '0', '-1')).toEqual([3, 4, 5, 6, 7].map((i) => `organisations-api /organisations?page=${i}`));
   const ttl = await redis.pttl(cache.keys.readers(tag));
   expect(ttl).toBeGreaterThan(50_000);
   expect(ttl).toBeLessThanOrEqual(60_000);
