@@ -19,6 +19,8 @@ export interface EntryHeader {
   p?: Record<string, string>;
   /** Content type. */
   c: string;
+  /** Set when the worker's read-driven refill stored it: that refill's id, so its first hit counts as used. */
+  w?: string;
 }
 
 /** An entry read back: its header and its body. */

@@ -19,6 +19,9 @@ function canonicalJson(value: unknown): string {
  * The cache lays its keys out so every multi-key command stays in one slot:
  * - tag tokens and applied-event markers: `{<ns>:tags}:<tag>`, `{<ns>:tags}:~applied:<id>@<ms>`; one hash tag, one
  *   slot, so MGET of an entry's tags, MSET of an invalidation and the apply-event script (marker + tokens) are one command;
+ *   so are the tags' reader sets and the readers' markers (`{<ns>:tags}:~readers:<tag>`, `~taken:<reader>`,
+ *   `~refilled:<reader>`), so recording a reader and taking an event's readers are one script each;
+ * - a refill's used marker `<ns>:<key>:used:<id>`: no hash tag, single-key commands only;
  * - entries `<ns>:<key>`, fill locks `<ns>:<key>:fill` and the stats hash `<ns>:stats`: no hash tag, spread over
  *   the masters, and only ever used by single-key commands (GET, SET, EXISTS, HINCRBY, a one-key EVAL);
  * - whatever spans masters (SCAN + UNLINK of a namespace, DBSIZE, INFO, CONFIG GET) runs on each master, one key per UNLINK.
@@ -74,6 +77,29 @@ export class CacheKeys {
   /** A key nothing stores, read to learn whether the tags' master answers. */
   get probe(): string {
     return this.tag('~probe');
+  }
+
+  /** The recent readers of a tag's entries (read-driven refills, see readers.ts), in the tags' slot. */
+  readers(tag: string): string {
+    return this.tag(`~readers:${tag}`);
+  }
+
+  /**
+   * The prefix of a reader's markers in the tags' slot: `<prefix>~taken:<reader>` (refilled in this burst of writes)
+   * and `<prefix>~refilled:<reader>` (when its last refill was stored); take-readers.lua builds them from it.
+   */
+  get readerMarkers(): string {
+    return this.tag('');
+  }
+
+  /** When a reader's entry was last refilled (see readerMarkers). */
+  refilled(reader: string): string {
+    return `${this.readerMarkers}~refilled:${reader}`;
+  }
+
+  /** Set by the first hit on one refill of an entry (counts it as used once across replicas); an entry's slot. */
+  refillUsed(key: string, refillId: string): string {
+    return `${this.entry(key)}:used:${refillId}`;
   }
 
   /** A stored response. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { RedisClient } from '@crm/redis';
 
 /** The scripts, by file name. */
-export type LuaScript = 'apply-event' | 'set-tokens' | 'store-tags' | 'ensure-generation' | 'release-fill';
+export type LuaScript = 'apply-event' | 'set-tokens' | 'store-tags' | 'ensure-generation' | 'release-fill' | 'record-reader' | 'take-readers' | 'mark-refilled';
 
 /** The script's code, without its comment lines. */
 export function luaScript(name: LuaScript): string {

@@ -8,7 +8,7 @@ import { pingRedis, type RedisClient } from '@crm/redis';
 import type { Logger } from '@crm/telemetry';
 import { deletePrefix } from './admin';
 import type { CircuitBreaker } from './breaker';
-import { encodeEntry, etagOf, type Entry } from './entry';
+import { encodeEntry, etagOf, type Entry, type EntryHeader } from './entry';
 import { FillLocks, type FillLock } from './fill-locks';
 import { RedisGuard } from './guard';
 import { Invalidation, type AppliedEvent, type EventApplication } from './invalidation';
@@ -18,6 +18,7 @@ import { loadScript, runScript } from './lua';
 import { FILL_MAX_AGE_MS, tokenSuffix } from './tokens';
 import { lookUp, type Lookup, type LookupContext } from './lookup';
 import { timing, traced, type CacheOperation, type Timed } from './observe';
+import { ReaderLog, type ReaderLogOptions } from './readers';
 import { OutageRecovery } from './recovery';
 import type { ReplayableEvent, ReplaySource } from './replay';
 import { readStats, StatsRecorder, type CacheResult, type CacheStats } from './stats';
@@ -62,6 +63,8 @@ export interface ResponseCacheOptions {
    * interval and slot-map refresh. Paid only while Redis fails, by writes only.
    */
   owedWaitMs?: number;
+  /** The reader log's bounds and windows (see readers.ts; the defaults suit production). */
+  readerLog?: Pick<ReaderLogOptions, 'keepPerTag' | 'idleMs' | 'burstMs' | 'recordEveryMs'>;
 }
 
 /**
@@ -90,6 +93,8 @@ export class ResponseCache {
   /** Every key of this namespace. */
   readonly keys: CacheKeys;
   readonly stats: StatsRecorder;
+  /** Who read which entries recently, for the worker's read-driven refills (see readers.ts). */
+  readonly readers: ReaderLog;
   private readonly redis: RedisClient;
   private readonly graceMs: number;
   private readonly timed: Timed;
@@ -133,6 +138,7 @@ export class ResponseCache {
       lookup: (key, tags) => this.lookup(key, tags),
     });
     this.lookupContext = { redis, keys, guard, recovery: this.recovery, tokenTtlMs };
+    this.readers = new ReaderLog({ ...options.readerLog, redis, keys, guard, stats: this.stats });
   }
 
   /** The health probe: rejects when Redis (every master of a cluster) does not answer (quickly: the client never queues). */
@@ -154,10 +160,12 @@ export class ResponseCache {
   /**
    * Stores a response with the tag tokens its lookup read (before its data was read), and the tokens of the tags
    * its data `shows` (known only now: the ids on a page), read now; expires after TTL + grace. Refused when one of
-   * the shown tags was written after the lookup: the data may predate that write (see store-tags.lua).
+   * the shown tags was written after the lookup: the data may predate that write (see store-tags.lua). `marks`: a
+   * refill's id.
    */
   async store(
     key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number, shows: string[] = [],
+    marks: Pick<EntryHeader, 'w'> = {},
   ): Promise<StoreResult> {
     return traced('cache.set', { 'cache.key': key, 'cache.ttl': ttlSeconds }, async (span) => {
       const lookedUpAt = Number(versions[LOOKED_UP_AT_FIELD] ?? Date.now());
@@ -166,7 +174,7 @@ export class ResponseCache {
       const stored = await this.timed('set', this.guard.run(async () => {
         const p = shown.length > 0 ? await this.shownTokens(shown, versions[SEQUENCE_FIELD] ?? '0') : undefined;
         if (p === null) return null;
-        const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: tokensOf(versions), ...(p ? { p } : {}), c: contentType };
+        const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: tokensOf(versions), ...(p ? { p } : {}), c: contentType, ...marks };
         await this.redis.set(this.keys.entry(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs);
         return header;
       }));

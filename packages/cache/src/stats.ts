@@ -8,6 +8,12 @@ import type { RedisGuard } from './guard';
 /** How a cached route answered (X-Cache); `error` when the cache was unavailable. */
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'error';
 
+/** Read-driven refills (readers.ts): stored, first hit before the next invalidation, invalidated unread. */
+export type RefillCount = 'done' | 'used' | 'wasted';
+
+/** The stats hash's fields of the refill counters (`~` sorts them apart from the `<prefix>:<result>` fields). */
+const REFILL_FIELD = '~refills:';
+
 /**
  * Counts hits and misses per prefix in memory and adds them to one Redis hash every second
  * (one pipelined round trip per flush, never one per request), so counts are system-wide. One key: on a
@@ -27,6 +33,12 @@ export class StatsRecorder {
     if (result !== 'hit' && result !== 'miss' && result !== 'stale') return;
     const field = `${prefix}:${result === 'stale' ? 'hit' : result}`;
     this.pending.set(field, (this.pending.get(field) ?? 0) + 1);
+  }
+
+  /** Counts refills (see RefillCount). */
+  recordRefill(kind: RefillCount, n = 1): void {
+    const field = `${REFILL_FIELD}${kind}`;
+    this.pending.set(field, (this.pending.get(field) ?? 0) + n);
   }
 
   /** Sends what is pending; on failure keeps it for the next flush, so no count is lost. */
@@ -61,6 +73,8 @@ export interface CacheStats {
   memoryUsedBytes: number;
   evictedKeys: number;
   byPrefix: Record<string, { hits: number; misses: number; hitRate: number }>;
+  /** Read-driven refills, system-wide (see RefillCount). */
+  refills: Record<RefillCount, number>;
 }
 
 /**
@@ -78,7 +92,13 @@ export async function readStats(redis: RedisClient, guard: RedisGuard, recorder:
   const byPrefix: CacheStats['byPrefix'] = {};
   let hits = 0;
   let misses = 0;
+  const refills: CacheStats['refills'] = { done: 0, used: 0, wasted: 0 };
   for (const [field, value] of Object.entries(counters ?? {})) {
+    if (field.startsWith(REFILL_FIELD)) {
+      const kind = field.slice(REFILL_FIELD.length);
+      if (kind === 'done' || kind === 'used' || kind === 'wasted') refills[kind] += Number(value);
+      continue;
+    }
     const split = field.lastIndexOf(':');
     const prefix = field.slice(0, split);
     const kind = field.slice(split + 1);
@@ -100,6 +120,7 @@ export async function readStats(redis: RedisClient, guard: RedisGuard, recorder:
     memoryUsedBytes,
     evictedKeys: perNode ? sum(perNode.map(([, stats]) => Number(infoField(stats, 'evicted_keys') ?? 0))) : 0,
     byPrefix,
+    refills,
   };
 }
 

@@ -35,10 +35,26 @@ export const API_SERVICES = ['organisations-api', 'people-api'] as const;
 /** One of the APIs the worker warms up through. */
 export type ApiService = (typeof API_SERVICES)[number];
 
-/** A GET to refill through the API itself, so the worker stores exactly the bytes and key a reader would. */
-export const warmupTarget = z.object({ service: z.enum(API_SERVICES), path: z.string().startsWith('/') });
+/**
+ * A GET to refill through the API itself, so the worker stores exactly the bytes and key a reader would. `refill`:
+ * a client read it recently (a read-driven refill): the GET carries REFILL_HEADER and its entry is marked.
+ */
+export const warmupTarget = z.object({ service: z.enum(API_SERVICES), path: z.string().startsWith('/'), refill: z.boolean().optional() });
 /** One GET of a warm-up job. */
 export type WarmupTarget = z.infer<typeof warmupTarget>;
+
+/** The header of a read-driven refill's GET; the APIs honour it only from the worker's credential (WARMUP_TOKEN). */
+export const REFILL_HEADER = 'x-cache-refill';
+
+/** A reader, as the APIs record it and the worker refills it: `<service> <path below /api/v1, with its query>`. */
+export const readerOf = (target: Pick<WarmupTarget, 'service' | 'path'>) => `${target.service} ${target.path}`;
+
+/** The refill target of a recorded reader; null for anything not made by readerOf. */
+export function refillTargetOf(reader: string): WarmupTarget | null {
+  const split = reader.indexOf(' ');
+  const parsed = warmupTarget.safeParse({ service: reader.slice(0, split), path: reader.slice(split + 1), refill: true });
+  return split > 0 && parsed.success ? parsed.data : null;
+}
 
 /** A `cache-warmup` job. */
 export const warmupJob = z.object({

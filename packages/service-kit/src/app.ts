@@ -13,6 +13,7 @@ import { createServiceApp, OpenApiRegistry, securityOptions } from '@crm/http';
 import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { assertViewsMounted } from './mounts';
 import type { ApiRuntime } from './runtime';
+import { readerTracking } from './readers';
 import { viewCache, type CachedMiddleware } from './view-cache';
 import type { ChangeWriter } from './writer';
 
@@ -56,7 +57,11 @@ export function buildApiApp(api: ApiDefinition, deps: ApiAppDeps): Express {
   const openapi = new OpenApiRegistry({ title: api.title, version: '1.0.0', description: api.description });
   const { cache, writer } = deps.runtime;
   const buildCached = deps.routeOverrides?.cached
-    ?? viewCache({ cache, ttlOverrides: deps.env.cacheTtlOverrides, onResult: (prefix, result) => deps.metrics.countCacheResult(prefix, result) });
+    ?? viewCache({
+      cache, ttlOverrides: deps.env.cacheTtlOverrides,
+      onResult: (prefix, result) => deps.metrics.countCacheResult(prefix, result),
+      readers: readerTracking(api.policy.service, (kind) => deps.metrics.countRefill(kind)),
+    });
   // Which view each route's middleware serves, for the check that the routes mount the whole policy.
   const marks = new Map<RequestHandler, CachedView>();
   const cached: CachedMiddleware = (view) => {

@@ -4,7 +4,7 @@
  */
 import type { Request, RequestHandler } from 'express';
 import type { ResponseCache } from '@crm/cache';
-import { cacheResponse, type CacheResult } from '@crm/cache/express';
+import { cacheResponse, type CacheResult, type ReaderTracking } from '@crm/cache/express';
 import { ttlOf, type CachedView } from '@crm/cache-policy';
 
 /** Builds a route's cache middleware from one of the API's views. */
@@ -18,6 +18,8 @@ export interface ViewCacheOptions {
   ttlOverrides?: Record<string, number>;
   /** Counts each cached route's result (for `cache_requests_total`). */
   onResult?: (prefix: string, result: CacheResult) => void;
+  /** Records who reads what, for the worker's read-driven refills (readers.ts). */
+  readers?: ReaderTracking;
 }
 
 /** Admins always read fresh data (`X-Cache: BYPASS`). */
@@ -25,7 +27,11 @@ const isAdmin = (req: Request) => req.principal?.role === 'admin';
 
 /** The cache middleware factory of an API's routes: one `cacheResponse` per view, with admin bypass. */
 export function viewCache(options: ViewCacheOptions): CachedMiddleware {
-  const context = { cache: options.cache, bypass: isAdmin, ...(options.onResult ? { onResult: options.onResult } : {}) };
+  const context = {
+    cache: options.cache, bypass: isAdmin,
+    ...(options.onResult ? { onResult: options.onResult } : {}),
+    ...(options.readers ? { readers: options.readers } : {}),
+  };
   return (view) => cacheResponse(context, {
     keyPrefix: view.prefix,
     operation: view.operation,

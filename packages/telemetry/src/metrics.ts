@@ -8,6 +8,8 @@ export class ServiceMetrics {
   readonly dbReads: Counter<'target'>;
   readonly cacheRequests: Counter<'prefix' | 'result'>;
   readonly cacheOperationDuration: Histogram<'operation'>;
+  readonly cacheRefills: Counter;
+  readonly cacheRefillsUsed: Counter;
 
   constructor(readonly service: string) {
     this.registry.setDefaultLabels({ service });
@@ -44,11 +46,26 @@ export class ServiceMetrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5],
       registers: [this.registry],
     });
+    this.cacheRefills = new Counter({
+      name: 'cache_refills_total',
+      help: "Entries stored by the worker's read-driven refills (invalidated entries clients had read recently)",
+      registers: [this.registry],
+    });
+    this.cacheRefillsUsed = new Counter({
+      name: 'cache_refills_used_total',
+      help: 'Read-driven refills hit by a client before the next write invalidated them (counted once across replicas)',
+      registers: [this.registry],
+    });
   }
 
   /** Counts one cached route's outcome (`hit`, `miss`, `stale`, `bypass`, `error`). */
   countCacheResult(prefix: string, result: string): void {
     this.cacheRequests.inc({ prefix, result });
+  }
+
+  /** Counts a read-driven refill stored (`done`) or first hit before the next write (`used`). */
+  countRefill(kind: 'done' | 'used'): void {
+    (kind === 'done' ? this.cacheRefills : this.cacheRefillsUsed).inc();
   }
 
   /** Times one cache operation against Redis (`get`, `set`, `invalidate`). */

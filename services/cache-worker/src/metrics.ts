@@ -16,6 +16,10 @@ export interface WorkerMetrics {
   warmupFailures: Counter<'reason'>;
   /** Jobs that failed for good (moved to the failed set), by queue: a rate over time, unlike the failed-set gauge, which retention trims. */
   jobsFailed: Counter<'queue'>;
+  /** Read-driven refill targets enqueued (invalidated entries clients read recently). */
+  refillTargets: Counter;
+  /** Refills found invalidated before any client read them. */
+  refillsWasted: Counter;
 }
 
 /** Registers the worker's metrics: invalidation lag, job counts per state, warm-up and job failures. */
@@ -62,5 +66,15 @@ export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[], wa
     help: '1 when this worker warms caches up (WARMUP_TOKEN set), 0 when warm-up is off',
     registers: [metrics.registry],
   }).set(warmupEnabled ? 1 : 0);
-  return { invalidationLag, warmupFailures, jobsFailed };
+  const refillTargets = new Counter({
+    name: 'cache_refill_targets_total',
+    help: 'Read-driven refill targets enqueued after writes: invalidated entries clients had read recently',
+    registers: [metrics.registry],
+  });
+  const refillsWasted = new Counter({
+    name: 'cache_refills_wasted_total',
+    help: 'Read-driven refills invalidated by a later write before any client read them',
+    registers: [metrics.registry],
+  });
+  return { invalidationLag, warmupFailures, jobsFailed, refillTargets, refillsWasted };
 }

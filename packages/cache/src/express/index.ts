@@ -7,6 +7,8 @@
 export { cacheResponse, type CacheResponseOptions, type CacheMiddlewareContext } from './middleware';
 /** The headers every cached response carries, as OpenAPI header objects (for the API's document). */
 export { CACHE_RESPONSE_HEADERS } from './respond';
+/** How an API names the reader of a request, for read-driven refills. */
+export type { ReaderTracking, ReadBy } from './readers';
 /** The contract's cache admin routes (stats, invalidation, clearing). */
 export { cacheAdminRoutes, type RequestInvalidation } from './routes';
 /** What a cached route answered from: hit, miss, stale, bypass or error (for metrics). */

@@ -4,12 +4,14 @@
  * an expired entry for stale serving (stale.ts) should the database fail.
  */
 import type { Request, RequestHandler, Response } from 'express';
+import type { Entry } from '../entry';
 import { cacheKey } from '../keys';
 import { tracer } from '../observe';
 import type { ResponseCache } from '../response-cache';
 import type { CacheResult } from '../stats';
 import { freshnessLeft, type CacheStatusFwd } from './cache-status';
 import { captureJson, hitOf, JSON_TYPE, sendEntry } from './respond';
+import { trackReaders, type ReaderTracking } from './readers';
 import { offerStale } from './stale';
 
 /** What the validation step left in `res.locals.input` (see @crm/http defineRoute). */
@@ -46,7 +48,12 @@ export interface CacheMiddlewareContext {
   /** Who bypasses the cache (admins: always fresh). */
   bypass?: (req: Request) => boolean;
   onResult?: (prefix: string, result: CacheResult) => void;
+  /** Records who reads what, for the worker's read-driven refills (see readers.ts); unset: nothing recorded. */
+  readers?: ReaderTracking;
 }
+
+/** The tags of the rows an entry's data showed (see ResponseCache.store). */
+const shownTagsOf = (entry: Entry): string[] => Object.keys(entry.header.p ?? {});
 
 /** The `cache.get` span of a request: from the lookup until the cache knows what it serves (a wait for another fill included). */
 function startGetSpan(key: string, prefix: string): (result: CacheResult) => void {
@@ -85,12 +92,14 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     const vary = options.varyBy?.(req);
     const key = cacheKey(options.keyPrefix, options.operation, vary === undefined ? input : { ...input, vary });
     const tags = options.tags(input as { params: any; query: any }); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const readers = trackReaders(cache, ctx.readers, req, vary !== undefined);
 
     const endGet = startGetSpan(key, options.keyPrefix);
     const found = await cache.lookup(key, tags);
     if (found.state === 'hit') {
       endGet('hit');
       record('hit');
+      readers.hit(key, [...tags, ...shownTagsOf(found.entry)], found.entry);
       return sendEntry(req, res, found.entry, hitOf(found.entry));
     }
     if (found.state === 'unavailable') {
@@ -123,6 +132,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
         void cache.releaseFill(key, fill.token);
         endGet('hit');
         record('hit');
+        readers.hit(key, [...tags, ...shownTagsOf(again.entry)], again.entry);
         return sendEntry(req, res, again.entry, hitOf(again.entry));
       }
       if (again.state !== 'unavailable') versions = again.versions;
@@ -134,6 +144,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       if (filled) {
         endGet('hit');
         record('hit');
+        readers.hit(key, [...tags, ...shownTagsOf(filled)], filled);
         return sendEntry(req, res, filled, { result: 'hit', status: { fwd, collapsed: true } });
       }
     }
@@ -141,10 +152,11 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     record('miss');
     const token = fill.state === 'acquired' ? fill.token : null;
     captureJson(req, res, { result: 'miss', status: { fwd } }, async (body, value) => {
+      // The rows the page shows are read with the reader too: a write to one of them refills the page.
       const shows = options.shows?.(input as { params: any; query: any }, value) ?? []; // eslint-disable-line @typescript-eslint/no-explicit-any
-      const stored = await cache.store(key, body, JSON_TYPE, versions, options.ttl, shows);
+      const stored = await readers.store([...tags, ...shows], (marks) => cache.store(key, body, JSON_TYPE, versions, options.ttl, shows, marks));
       if (token) void cache.releaseFill(key, token);
-      return stored.state === 'stored';
+      return stored;
     });
     if (token) {
       // Release the fill lock if the handler fails, so waiters stop waiting at once.

@@ -4,6 +4,7 @@ import { warmupTargetsFor } from '@crm/cache-policy';
 import { invalidationJob, JOB_OPTIONS, warmupJobId } from '@crm/jobs';
 import type { Logger } from '@crm/telemetry';
 import type { WorkerMetrics } from '../metrics';
+import { refillTargets } from './refills';
 
 export interface InvalidationDeps {
   cache: ResponseCache;
@@ -15,7 +16,8 @@ export interface InvalidationDeps {
 
 /**
  * Runs one `cache-invalidation` job: applies the event's tags (a no-op if the write already did, so a job
- * delivered twice is harmless), removes an admin's key prefix, then enqueues the warm-up of what changed (if on).
+ * delivered twice is harmless), removes an admin's key prefix, then enqueues the warm-up of what changed (if on):
+ * the policy's fixed targets plus the invalidated entries clients read recently (refills.ts).
  * Redis unreachable: the job throws and BullMQ retries it with backoff.
  */
 export function invalidationProcessor(deps: InvalidationDeps) {
@@ -29,13 +31,16 @@ export function invalidationProcessor(deps: InvalidationDeps) {
     deps.metrics.invalidationLag.observe(Math.max(0, applied.appliedAt - Date.parse(event.occurredAt)) / 1_000);
     const prefix = typeof event.payload.prefix === 'string' ? event.payload.prefix : null;
     const deleted = prefix ? await deps.cache.deletePrefix(prefix) : 0;
-    const targets = deps.warmupQueue ? warmupTargetsFor(event) : [];
+    const { targets, refills, delayMs } = deps.warmupQueue
+      ? await refillTargets(deps.cache, event.tags, warmupTargetsFor(event), deps.metrics)
+      : { targets: [], refills: 0, delayMs: 0 };
     if (deps.warmupQueue && targets.length > 0) {
       await deps.warmupQueue.add('warmup', { reason: 'write', eventId: event.eventId, targets, trace: event.trace }, {
         ...JOB_OPTIONS,
         jobId: warmupJobId(event.eventId),
+        ...(delayMs > 0 ? { delay: delayMs } : {}),
       });
     }
-    return { appliedNow: applied.state === 'applied', tags: event.tags.length, deleted, warmup: targets.length };
+    return { appliedNow: applied.state === 'applied', tags: event.tags.length, deleted, warmup: targets.length, refills };
   };
 }

@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { context, propagation } from '@opentelemetry/api';
-import { warmupJob, type ApiService } from '@crm/jobs';
+import { REFILL_HEADER, warmupJob, type ApiService } from '@crm/jobs';
 import type { WarmupFailure, WorkerMetrics } from '../metrics';
 import type { Logger } from '@crm/telemetry';
 
@@ -48,7 +48,7 @@ export function warmupProcessor(deps: WarmupDeps) {
         let status: number;
         try {
           // The job's trace continues into the API's request (fetch is not instrumented: propagate by hand).
-          const headers: Record<string, string> = { authorization: `Bearer ${deps.token}` };
+          const headers: Record<string, string> = { authorization: `Bearer ${deps.token}`, ...(target.refill ? { [REFILL_HEADER]: '1' } : {}) };
           propagation.inject(context.active(), headers);
           const res = await fetch(url, { headers, signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000) });
           await res.arrayBuffer();

@@ -1,0 +1,44 @@
+-- After an event's tags were invalidated: the readers of those tags to refill, newest first, each at most once per
+-- burst of writes. A reader is
+-- - skipped while its taken marker lives (refilled already in this burst);
+-- - dropped from the set when its entry was refilled and not read since (the refill's marker is newer than its last
+--   read): that refill is wasted (counted once: the marker is then negated) and nothing is refilled until a client
+--   reads it again;
+-- - otherwise taken (marker set for the burst), up to `cap` readers; the rest wait for the next write.
+-- The markers are `<prefix>~taken:<reader>` and `<prefix>~refilled:<reader>`: keys of the tags' slot, built here
+-- from the prefix as BullMQ's scripts build theirs (the slot is the reader sets').
+-- KEYS: the reader sets of the event's tags (one slot). ARGV: key prefix, burst ms, cap.
+-- Returns {wasted, reader...}.
+local prefix, burst, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local decided, taken, wasted = {}, {}, 0
+for i = 1, #KEYS do
+  local members = redis.call('ZREVRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  for j = 1, #members, 2 do
+    local reader = members[j]
+    local decision = decided[reader]
+    if decision == nil then
+      local readAt = tonumber(members[j + 1])
+      local refilledKey = prefix .. '~refilled:' .. reader
+      local refilled = redis.call('GET', refilledKey)
+      if redis.call('EXISTS', prefix .. '~taken:' .. reader) == 1 then
+        decision = 'burst'
+      elseif refilled and math.abs(tonumber(refilled)) >= readAt then
+        decision = 'unread'
+        if string.sub(refilled, 1, 1) ~= '-' then
+          wasted = wasted + 1
+          redis.call('SET', refilledKey, '-' .. refilled, 'KEEPTTL')
+        end
+      elseif #taken < cap then
+        decision = 'take'
+        taken[#taken + 1] = reader
+        redis.call('SET', prefix .. '~taken:' .. reader, '1', 'PX', burst)
+      else
+        decision = 'later'
+      end
+      decided[reader] = decision
+    end
+    if decision == 'unread' then redis.call('ZREM', KEYS[i], reader) end
+  end
+end
+table.insert(taken, 1, wasted)
+return taken

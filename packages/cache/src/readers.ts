@@ -1,0 +1,138 @@
+/**
+ * Read-driven refills: who read which entries recently, per tag, so that after a write the worker refills the
+ * invalidated entries clients were reading, ahead of their next read. A reader is what the worker needs to refill an
+ * entry (`<service> <path?query>`, see @crm/jobs readerOf). Everything lives in the tags' slot (keys.ts): a bounded,
+ * expiring sorted set of readers per tag, and per reader a burst marker and the time of its last refill.
+ *
+ * Counted in the stats hash: refills stored (done), refills whose entry was hit before the next invalidation
+ * (used, once across replicas), refills invalidated unread (wasted, when the worker next takes that reader).
+ */
+import type { RedisClient } from '@crm/redis';
+import { chunked } from './chunks';
+import type { RedisGuard } from './guard';
+import type { CacheKeys } from './keys';
+import { loadScript, runScript } from './lua';
+import type { StatsRecorder } from './stats';
+
+const RECORD = loadScript('record-reader');
+const TAKE = loadScript('take-readers');
+const MARK = loadScript('mark-refilled');
+
+/** Readers this process remembers having recorded (throttle) or counted (used); past it, it forgets them all. */
+const REMEMBERED = 10_000;
+
+/** How a ReaderLog is set up; every default but the first four suits production. */
+export interface ReaderLogOptions {
+  redis: RedisClient;
+  keys: CacheKeys;
+  guard: RedisGuard;
+  stats: StatsRecorder;
+  /** Readers kept per tag, the newest (default 64). */
+  keepPerTag?: number;
+  /** A tag's readers expire this long after its last recorded read, and so do refill markers (default 10 minutes). */
+  idleMs?: number;
+  /** A reader is refilled at most once per this window, however many writes invalidate it (default 2 s). */
+  burstMs?: number;
+  /** This process records a reader's hits at most once per this long (default 5 s); fills and first hits of a refill always. */
+  recordEveryMs?: number;
+}
+
+/** What taking an event's readers gave: the readers to refill, and how many refills were found wasted. */
+export interface TakenReaders {
+  readers: string[];
+  wasted: number;
+}
+
+/** The recent readers of each tag, and the refill counters (see the opening comment). */
+export class ReaderLog {
+  private readonly keepPerTag: number;
+  private readonly idleMs: number;
+  private readonly burstMs: number;
+  private readonly recordEveryMs: number;
+  private readonly lastRecorded = new Map<string, number>();
+  private readonly used = new Set<string>();
+
+  constructor(private readonly options: ReaderLogOptions) {
+    this.keepPerTag = options.keepPerTag ?? 64;
+    this.idleMs = options.idleMs ?? 10 * 60_000;
+    this.burstMs = options.burstMs ?? 2_000;
+    this.recordEveryMs = options.recordEveryMs ?? 5_000;
+  }
+
+  /**
+   * Notes, fire-and-forget, that a client read `reader`'s entry (tagged `tags`). A hot entry does not write on every
+   * hit: this process records a reader at most once per `recordEveryMs`, unless `always` (a fill, which read the
+   * database anyway, or the first hit on a refill, which must be newer than the refill's marker).
+   */
+  record(reader: string, tags: string[], always = false): void {
+    const now = Date.now();
+    if (!always && now - (this.lastRecorded.get(reader) ?? -Infinity) < this.recordEveryMs) return;
+    if (this.lastRecorded.size >= REMEMBERED) this.lastRecorded.clear();
+    this.lastRecorded.set(reader, now);
+    const { redis, keys, guard } = this.options;
+    void guard.run(async () => {
+      for (const run of chunked(tags)) {
+        await runScript(redis, RECORD, run.map((t) => keys.readers(t)), [reader, this.keepPerTag, this.idleMs]);
+      }
+    });
+  }
+
+  /**
+   * A refill of `reader`'s entry is about to be stored: notes when, before the store, so that any read of the refilled
+   * entry is recorded after it. Resolves false when Redis did not take it (the refill is then not stored).
+   */
+  async markRefilled(reader: string): Promise<boolean> {
+    const { redis, keys, guard } = this.options;
+    const marked = await guard.run(() => runScript(redis, MARK, [keys.refilled(reader)], [this.idleMs]));
+    return marked.ok;
+  }
+
+  /** A refill was stored. */
+  countDone(): void {
+    this.options.stats.recordRefill('done');
+  }
+
+  /**
+   * A client's hit on an entry of `reader`: recorded (throttled), and when the entry is a refill (`refill`), the first
+   * hit on it in this process is recorded at once and, if it is the first across all replicas (one SET NX), the refill
+   * is counted as used: resolves true then.
+   */
+  async recordHit(reader: string, tags: string[], refill?: { key: string; id: string }): Promise<boolean> {
+    if (!refill || this.used.has(refill.id)) {
+      this.record(reader, tags);
+      return false;
+    }
+    if (this.used.size >= REMEMBERED) this.used.clear();
+    this.used.add(refill.id);
+    this.record(reader, tags, true);
+    const { redis, keys, guard } = this.options;
+    const set = await guard.run(() => redis.set(keys.refillUsed(refill.key, refill.id), '1', 'PX', this.idleMs, 'NX'));
+    const first = set.ok && set.value === 'OK';
+    if (first) this.options.stats.recordRefill('used');
+    return first;
+  }
+
+  /**
+   * The worker, after applying an event: takes the readers of its tags to refill (at most `cap`, newest first, each
+   * at most once per burst), and counts the refills found invalidated unread. Redis unavailable: none (the fixed
+   * warm-up still runs; a refill is an optimisation).
+   */
+  async take(tags: string[], cap: number): Promise<TakenReaders> {
+    const { redis, keys, guard } = this.options;
+    const unique = [...new Set(tags)];
+    const taken = await guard.run(async () => {
+      const readers: string[] = [];
+      let wasted = 0;
+      for (const run of chunked(unique)) {
+        const answer = await runScript<[number, ...string[]]>(redis, TAKE, run.map((t) => keys.readers(t)), [keys.readerMarkers, this.burstMs, cap - readers.length]);
+        wasted += Number(answer[0]);
+        readers.push(...answer.slice(1).map(String));
+        guard.heard();
+      }
+      return { readers, wasted };
+    });
+    if (!taken.ok) return { readers: [], wasted: 0 };
+    if (taken.value.wasted > 0) this.options.stats.recordRefill('wasted', taken.value.wasted);
+    return taken.value;
+  }
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '@crm/telemetry';
+import { ResponseCache } from '../src';
+import { testCacheRedis, waitFor } from '@crm/testing';
+import { createRedis, type RedisClient } from '@crm/redis';
+
+// The reader log's scripts (record-reader, take-readers, mark-refilled) against the tests' Redis, in a namespace of the test's own.
+const logger = createLogger('cache-test', 'silent');
+let redis: RedisClient;
+let cache: ResponseCache;
+const BURST_MS = 150;
+
+beforeAll(async () => {
+  redis = createRedis(testCacheRedis(), 'cache', { logger, name: 'crm-cache' });
+  cache = new ResponseCache({ redis, logger, namespace: `crm-test-${randomUUID().slice(0, 8)}`, readerLog: { keepPerTag: 5, idleMs: 60_000, burstMs: BURST_MS } });
+  await new Promise((resolve) => redis.once('ready', resolve));
+});
+afterAll(async () => {
+  await cache.deletePrefix('');
+  await cache.close();
+  await redis.unlink(cache.keys.stats);
+  redis.disconnect();
+});
+
+/** A tag of the test's own, and the reader set's members once `count` are recorded (recording is fire-and-forget). */
+const newTag = () => `t-${randomUUID().slice(0, 8)}`;
+async function membersOnce(tag: string, count: number): Promise<string[]> {
+  await waitFor(async () => (await redis.zcard(cache.keys.readers(tag))) >= count, `${count} readers of ${tag}`);
+  return redis.zrange(cache.keys.readers(tag), '0', '-1');
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it('keeps the newest readers per tag (bounded) and expires the set when nobody reads', async () => {
+  const tag = newTag();
+  for (let i = 0; i < 8; i++) {
+    cache.readers.record(`organisations-api /organisations?page=${i}`, [tag], true);
+    await sleep(2); // distinct read times
+  }
+  await waitFor(async () => (await redis.zscore(cache.keys.readers(tag), 'organisations-api /organisations?page=7')) !== null, 'the last read');
+  expect(await redis.zrange(cache.keys.readers(tag), '0', '-1')).toEqual([3, 4, 5, 6, 7].map((i) => `organisations-api /organisations?page=${i}`));
+  const ttl = await redis.pttl(cache.keys.readers(tag));
+  expect(ttl).toBeGreaterThan(50_000);
+  expect(ttl).toBeLessThanOrEqual(60_000);
+});
+
+it('a hit is recorded at most once per few seconds per process; a fill always', async () => {
+  const tag = newTag();
+  const reader = 'organisations-api /organisations/1';
+  cache.readers.record(reader, [tag]);
+  await membersOnce(tag, 1);
+  const first = await redis.zscore(cache.keys.readers(tag), reader);
+  cache.readers.record(reader, [tag]); // throttled: no write
+  await sleep(20);
+  expect(await redis.zscore(cache.keys.readers(tag), reader)).toBe(first);
+  cache.readers.record(reader, [tag], true);
+  await waitFor(async () => (await redis.zscore(cache.keys.readers(tag), reader)) !== first, 'the forced record');
+});
+
+it("takes an event's readers once per burst of writes, newest first, up to the cap", async () => {
+  const [a, b] = [newTag(), newTag()];
+  cache.readers.record('people-api /people/1', [a], true);
+  await membersOnce(a, 1);
+  cache.readers.record('people-api /people?page=2', [a, b], true);
+  await membersOnce(b, 1);
+  expect(await cache.readers.take([a, b], 1)).toEqual({ readers: ['people-api /people?page=2'], wasted: 0 });
+  // Within the burst: the one taken is not taken again; the one over the cap is.
+  expect(await cache.readers.take([a, b], 10)).toEqual({ readers: ['people-api /people/1'], wasted: 0 });
+  expect(await cache.readers.take([a, b], 10)).toEqual({ readers: [], wasted: 0 });
+  expect(await redis.pttl(`${cache.keys.readerMarkers}~taken:people-api /people/1`)).toBeLessThanOrEqual(BURST_MS);
+  // After the burst, with no refill stored (the GET failed, say): taken again.
+  await waitFor(async () => (await redis.exists(`${cache.keys.readerMarkers}~taken:people-api /people/1`)) === 0, 'the burst to end');
+  expect((await cache.readers.take([a], 10)).readers).toEqual(['people-api /people?page=2', 'people-api /people/1']);
+});
+
+it('a refill nobody read before the next invalidation is wasted (counted once) and not refilled again; one read brings it back', async () => {
+  const [a, b] = [newTag(), newTag()];
+  const reader = 'organisations-api /organisations?category=advisor&page=2';
+  cache.readers.record(reader, [a, b], true);
+  await membersOnce(b, 1);
+  expect((await cache.readers.take([a], 10)).readers).toEqual([reader]);
+  expect(await cache.readers.markRefilled(reader)).toBe(true); // the worker's GET stored the refill
+  await sleep(BURST_MS + 20);
+  // Invalidated again (through either tag) before any read: wasted once, dropped from the sets, nothing to refill.
+  expect(await cache.readers.take([a], 10)).toEqual({ readers: [], wasted: 1 });
+  expect(await cache.readers.take([a, b], 10)).toEqual({ readers: [], wasted: 0 });
+  expect(await redis.exists(cache.keys.readers(a), cache.keys.readers(b))).toBe(0);
+  // A client reads the refilled entry: its reader is back, newer than the refill, and refilled after the next write.
+  expect(await cache.readers.recordHit(reader, [a, b], { key: 'organisations:list:x', id: randomUUID() })).toBe(true);
+  await membersOnce(a, 1);
+  expect(await cache.readers.take([a, b], 10)).toEqual({ readers: [reader], wasted: 0 });
+});
+
+it("a refill's first hit counts as used once across replicas", async () => {
+  const other = new ResponseCache({ redis, logger, namespace: cache.namespace });
+  try {
+    const refill = { key: 'organisations:detail:used', id: randomUUID() };
+    const before = (await cache.readStats()).refills.used;
+    const tag = newTag();
+    expect(await cache.readers.recordHit('organisations-api /organisations/9', [tag], refill)).toBe(true);
+    expect(await cache.readers.recordHit('organisations-api /organisations/9', [tag], refill)).toBe(false);
+    expect(await other.readers.recordHit('organisations-api /organisations/9', [tag], refill)).toBe(false);
+    const stats = await cache.readStats();
+    expect(stats.refills.used - before).toBe(1);
+    expect(Object.keys(stats.byPrefix)).not.toContain('~refills');
+  } finally {
+    await other.close();
+  }
+});
