@@ -29,9 +29,9 @@ export const countKeys = {
    * trigram index finds and counts them; they match far fewer rows than a common 3-letter term).
    */
   search: (list: 'organisation_search' | 'person_search', q: string): CountKey | undefined => {
-    const length = [...q].length;
-    if (length > 3) return undefined;
-    return { list, key: length <= 2 ? 'p:' : 's:', term: q };
+    // The routes choose prefix or substring by q.length (UTF-16 units); the keys hold 1-2 and 3 characters.
+    if (q.length <= 2) return { list, key: 'p:', term: q };
+    return q.length === 3 && [...q].length === 3 ? { list, key: 's:', term: q } : undefined;
   },
 };
 

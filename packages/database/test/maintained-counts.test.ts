@@ -69,7 +69,7 @@ async function routeTotals(): Promise<{ key: CountKey | undefined; kept: number 
     [countKeys.byParent('interaction', { organisation: org!.id }), 'select count(*) from interaction where organisation_id = $1', [org!.id]],
     [countKeys.byParent('interaction', {}), 'select count(*) from interaction', []],
   );
-  for (const q of ['a', 'Co', 'ent', 'ER', '%', 'é', 'l_']) {
+  for (const q of ['a', 'Co', 'ent', 'ER', '%', 'é', 'l_', 'Éco', '😀a', '😀']) {
     const pattern = q.length >= 3 ? `%${q.replace(/[\\%_]/g, '\\$&')}%` : `${q.replace(/[\\%_]/g, '\\$&')}%`;
     checks.push([countKeys.search('organisation_search', q), q.length >= 3
       ? 'select count(*) from organisation where name ilike $1' : 'select count(*) from organisation where lower(name) like lower($1)', [pattern]]);
@@ -86,7 +86,7 @@ async function routeTotals(): Promise<{ key: CountKey | undefined; kept: number 
 
 async function expectExact(): Promise<void> {
   expect(await drift()).toEqual([]);
-  for (const total of await routeTotals()) expect({ ...total, kept: total.kept ?? total.actual }).toEqual(total);
+  for (const t of await routeTotals()) expect({ key: t.key, total: t.kept ?? t.actual }).toEqual({ key: t.key, total: t.actual });
   const { kept, live } = await stats();
   expect(kept).toEqual(live);
 }
@@ -97,6 +97,9 @@ describe('maintained counts', () => {
   it('the seeder leaves every total and stat equal to a recount (bulk COPY, indexes rebuilt or not)', async () => {
     await seedDatabase({ databaseUrl: TEST_DATABASE_URL, ...SEED });
     await seedDatabase({ databaseUrl: TEST_DATABASE_URL, ...SEED, seed: 8, rebuildIndexes: true });
+    // Characters beyond ASCII and the BMP: keys are characters lower-cased by PostgreSQL, as ILIKE compares them.
+    await sql(`insert into organisation (name, category) values ('Éco 😀a Énergie', 'other'), ('x😀ay', 'advisor'), ('😀😀', 'other')`);
+    await sql(`insert into person (first_name, last_name, email) values ('Émile', '😀a', 'e1@x.test'), ('😀', 'Zoë', 'e2@x.test')`);
     expect(Number((await sql<{ n: string }>('select count(*) as n from list_count'))[0]!.n)).toBeGreaterThan(0);
     await expectExact();
   }, 60_000);
