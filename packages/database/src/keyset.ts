@@ -1,4 +1,5 @@
 import { raw, type EntityClass, type EntityManager, type FilterQuery } from '@mikro-orm/postgresql';
+import { readCount, type CountKey } from './list-counts';
 
 /** A sort key value, as a cursor carries it (timestamps as ISO 8601 text with microseconds). */
 export type KeyValue = string | number;
@@ -25,10 +26,12 @@ const CASTS: Record<string, string> = { timestamptz: '::timestamptz', timestamp:
 /**
  * One list page of `entity` matching `where` in `order` (every property the same direction, id last), from an
  * offset or after a sort key. The keyset condition is a row comparison, `(name, id) > (?, ?)`, which an index on
- * (name, id) answers with one seek whatever the depth.
+ * (name, id) answers with one seek whatever the depth. The total is read from the maintained counts under `counted`
+ * (the key of exactly `where`), and counted over the rows only where no key covers the filter.
  */
 export async function findPage<T extends object>(
   em: EntityManager, entity: EntityClass<T>, where: FilterQuery<T>, order: Record<string, 'asc' | 'desc'>, window: PageWindow,
+  counted?: CountKey,
 ): Promise<FoundPage<T>> {
   const meta = em.getMetadata().get(entity);
   const properties = Object.keys(order);
@@ -51,11 +54,17 @@ export async function findPage<T extends object>(
   // One row more than the page tells whether another page follows, without a second count.
   const [rows, total] = await Promise.all([
     em.find(entity, filter as never, { orderBy: order as never, limit: window.limit + 1, offset: window.after ? 0 : window.offset }),
-    em.count(entity, where as never),
+    countRows(em, entity, where, counted),
   ]);
   const items = rows.slice(0, window.limit);
   const last = rows.length > window.limit ? items.at(-1) : undefined;
   return { items, total, nextKey: last ? await sortKey(em, meta.tableName, columns, last) : null };
+}
+
+/** The rows matching `where`: from the maintained counts when a key covers it, else counted. */
+async function countRows<T extends object>(em: EntityManager, entity: EntityClass<T>, where: FilterQuery<T>, counted: CountKey | undefined): Promise<number> {
+  const kept = counted ? await readCount(em, counted) : undefined;
+  return kept ?? em.count(entity, where as never);
 }
 
 /**

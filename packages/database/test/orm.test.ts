@@ -24,9 +24,9 @@ describe('database', () => {
     expect(names).toEqual(expect.arrayContaining([
       'organisation_name_id_idx', 'organisation_category_id_idx', 'organisation_is_active_idx',
       'organisation_category_is_active_idx', 'organisation_email_lower_uniq', 'organisation_name_trgm_idx',
-      'organisation_name_prefix_idx', 'person_email_lower_uniq', 'person_organisation_id_id_idx', 'person_first_name_trgm_idx',
-      'person_last_name_trgm_idx', 'person_email_trgm_idx', 'person_email_prefix_idx', 'mandat_organisation_id_id_idx',
-      'interaction_occurred_at_id_idx', 'interaction_person_id_occurred_at_id_idx', 'interaction_organisation_id_occurred_at_id_idx',
+      'organisation_name_prefix_idx', 'person_email_lower_uniq', 'person_organisation_id_id_idx', 'person_search_text_trgm_idx',
+      'person_first_name_prefix_idx', 'person_last_name_prefix_idx', 'person_email_prefix_idx', 'mandat_organisation_id_id_idx',
+      'interaction_occurred_at_id_idx', 'interaction_person_id_occurred_at_id_idx', 'interaction_organisation_id_occurred_at_id_idx', 'list_count_pkey', 'organisation_stat_pkey',
     ]));
   });
 

@@ -11,7 +11,7 @@ export { OpenApiRegistry } from './openapi';
 export { HttpProblem, notFound, PROBLEM_KINDS, type ProblemKind, type FieldError } from './problem';
 export { defineRoute, type RouteSpec, type RouteContext, type ValidatedInput } from './routes';
 export {
-  intString, idParams, boolString, pageQuery, pageOf, pageRequest, orderBy, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, SEARCH_TERM_DESCRIPTION, pageSchema, MAX_ID, MAX_OFFSET, SORT_FIELDS,
+  intString, idParams, boolString, pageQuery, pageOf, pageRequest, orderBy, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, SEARCH_TERM_DESCRIPTION, searchTerm, pageSchema, MAX_ID, MAX_OFFSET, SORT_FIELDS,
   isoDate, isoDateTime, unstorableReason, unstorableStrings, MIN_DATE, MAX_DATE,
   type Page, type PageInput, type PageRequest,
 } from './validation';

@@ -220,7 +220,16 @@ export function likePrefix(text: string): string {
 export const MIN_SUBSTRING_SEARCH = 3;
 
 /** The `q` parameter's description, for both APIs' search routes. */
-export const SEARCH_TERM_DESCRIPTION = `Case-insensitive; % and _ match themselves. ${MIN_SUBSTRING_SEARCH} characters or more: matches anywhere in the value. 1 or 2 characters: matches values that start with it (a full-table substring scan is not offered).`;
+export const SEARCH_TERM_DESCRIPTION = `Case-insensitive; % and _ match themselves; control characters are refused. ${MIN_SUBSTRING_SEARCH} characters or more: matches anywhere in the value. 1 or 2 characters: matches values that start with it (a full-table substring scan is not offered).`;
+
+/**
+ * A search's `q`: 1 to 100 characters, no control characters (people search joins its fields with one, so a term
+ * containing it could match across two fields; none is a name or an email anyway).
+ */
+export const searchTerm = () => z.string()
+  .min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters')
+  .refine((q) => !/[\u0000-\u001f\u007f]/.test(q), 'must not contain control characters')
+  .describe(SEARCH_TERM_DESCRIPTION);
 
 /** The OpenAPI/JSON shape of the list envelope around an item schema. */
 export function pageSchema<T extends z.ZodType>(item: T) {

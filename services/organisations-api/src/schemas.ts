@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MANDAT_STATUSES, MANDAT_TYPES, ORGANISATION_CATEGORIES } from '@crm/database';
 import { whereAlpha2 } from 'iso-3166-1';
-import { boolString, isoDate, pageQuery, SEARCH_TERM_DESCRIPTION } from '@crm/http';
+import { boolString, isoDate, pageQuery, searchTerm } from '@crm/http';
 
 /**
  * ISO 3166-1 alpha-2, only the officially assigned codes (iso-3166-1's list: no EU, XK or other reserved or
@@ -45,7 +45,7 @@ export const listOrganisationsQuery = z.strictObject({
 
 export const searchOrganisationsQuery = z.strictObject({
   ...pageQuery(),
-  q: z.string().min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters').describe(SEARCH_TERM_DESCRIPTION),
+  q: searchTerm(),
 });
 
 const mandatFields = {

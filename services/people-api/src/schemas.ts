@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { INTERACTION_TYPES, ORGANISATION_CATEGORIES } from '@crm/database';
-import { intString, isoDateTime, MAX_ID, pageQuery, SEARCH_TERM_DESCRIPTION } from '@crm/http';
+import { intString, isoDateTime, MAX_ID, pageQuery, searchTerm } from '@crm/http';
 
 const atLeastOneField = (value: object) => Object.keys(value).length > 0;
 const NOTHING_TO_UPDATE = { message: 'give at least one field to change' };
@@ -41,7 +41,7 @@ export const listPeopleQuery = z.strictObject({
 
 export const searchPeopleQuery = z.strictObject({
   ...pageQuery(),
-  q: z.string().min(1, 'must be 1 to 100 characters').max(100, 'must be 1 to 100 characters').describe(SEARCH_TERM_DESCRIPTION),
+  q: searchTerm(),
 });
 
 const interactionFields = {

@@ -55,6 +55,10 @@ describe('NUL characters, lone surrogates and malformed percent-encoding', () =>
     expect(expectProblem(await request(h.app).get('/api/v1/people?organisationId=1%00').set(h.auth('reader')), 400)).toEqual(['query.organisationId']);
   });
 
+  it.each(['%01', 'ab%01cd', 'a%09b', 'x%7F'])('refuses the control characters in search term %s (fields are joined by one to search them)', async (q) => {
+    expect(expectProblem(await request(h.app).get(`/api/v1/people/search?q=${q}`).set(h.auth('reader')), 400)).toEqual(['query.q']);
+  });
+
   it('refuses NUL and lone surrogates in body fields, and writes nothing', async () => {
     const before = await snapshot();
     const people = () => request(h.app).post('/api/v1/people').set(h.auth('editor'));

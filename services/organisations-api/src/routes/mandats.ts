@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Mandat, Organisation, ROWS } from '@crm/database';
+import { countKeys, findPage, LockMode, Mandat, Organisation, ROWS } from '@crm/database';
 import { defineRoute, HttpProblem, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createMandatBody, listMandatsQuery, mandatResponse, updateMandatBody } from '../schemas';
 import { mandatJson } from '../serializers';
@@ -23,7 +23,7 @@ export function mandatRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
       const order = orderBy(query.sort);
       const page = pageRequest(query, Object.keys(order));
       const [{ items, total, nextKey }, exists] = await Promise.all([
-        findPage(orm.em, Mandat, { organisation: params.id }, order, page),
+        findPage(orm.em, Mandat, { organisation: params.id }, order, page, countKeys.byParent('mandat', { organisation: params.id })),
         organisationExists(params.id),
       ]);
       if (!exists) throw notFound('Organisation', params.id);

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Mandat, Organisation, Person, raw, ROWS } from '@crm/database';
+import { countKeys, findPage, LockMode, Mandat, Organisation, Person, raw, ROWS } from '@crm/database';
 import {
   defineRoute, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
   type OpenApiRegistry,
@@ -9,7 +9,7 @@ import {
   searchOrganisationsQuery, statsResponse, updateOrganisationBody,
 } from '../schemas';
 import { contactJson, mandatJson, organisationJson } from '../serializers';
-import { organisationStats } from '../stats';
+import { maintainedOrganisationStats, organisationStats } from '../stats';
 import { organisationsApi } from '@crm/cache-policy';
 import type { RouteDeps } from '@crm/service-kit';
 
@@ -29,7 +29,8 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
       const order = orderBy(query.sort);
       const page = pageRequest(query, Object.keys(order));
-      const { items, total, nextKey } = await findPage(orm.em, Organisation, where, order, page);
+      const counted = countKeys.byCategory('organisation', query);
+      const { items, total, nextKey } = await findPage(orm.em, Organisation, where, order, page, counted);
       return pageOf(items.map(organisationJson), total, page, nextKey);
     },
   });
@@ -46,7 +47,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
         : { [raw((a: string) => `lower(${a}.name) like lower(?)`, [likePrefix(query.q)])]: [] };
       const order = orderBy(query.sort);
       const page = pageRequest(query, Object.keys(order));
-      const { items, total, nextKey } = await findPage(orm.em, Organisation, where, order, page);
+      const { items, total, nextKey } = await findPage(orm.em, Organisation, where, order, page, countKeys.search('organisation_search', query.q));
       return pageOf(items.map(organisationJson), total, page, nextKey);
     },
   });
@@ -56,7 +57,7 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     summary: 'Count and average annual revenue per category, over active organisations',
     response: statsResponse,
     middleware: [cached(views.organisationStats)],
-    handler: () => organisationStats(orm.em),
+    handler: () => maintainedOrganisationStats(orm.em),
   });
 
   defineRoute(router, openapi, {

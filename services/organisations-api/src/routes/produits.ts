@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, LockMode, Produit, ROWS } from '@crm/database';
+import { countKeys, findPage, LockMode, Produit, ROWS } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry } from '@crm/http';
 import { createProduitBody, listProduitsQuery, produitResponse, updateProduitBody } from '../schemas';
 import { produitJson } from '../serializers';
@@ -20,7 +20,7 @@ export function produitRoutes(router: Router, openapi: OpenApiRegistry, { orm, c
       const where = { ...(query.category ? { category: query.category } : {}), ...(query.activeOnly ? { isActive: true } : {}) };
       const order = orderBy(query.sort);
       const page = pageRequest(query, Object.keys(order));
-      const { items, total, nextKey } = await findPage(orm.em, Produit, where, order, page);
+      const { items, total, nextKey } = await findPage(orm.em, Produit, where, order, page, countKeys.byCategory('produit', query));
       return pageOf(items.map(produitJson), total, page, nextKey);
     },
   });

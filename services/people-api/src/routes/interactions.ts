@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { findPage, Interaction, LockMode, Person, ROWS, type EntityManager } from '@crm/database';
+import { countKeys, findPage, Interaction, LockMode, Person, ROWS, type EntityManager } from '@crm/database';
 import { defineRoute, idParams, notFound, orderBy, pageOf, pageRequest, pageSchema, type OpenApiRegistry, type PageInput } from '@crm/http';
 import { checkReferences, organisationRef } from '../references';
 import {
@@ -12,10 +12,10 @@ import type { RouteDeps } from '@crm/service-kit';
 const TAG = 'interactions';
 
 /** One page of interactions matching `where`, from an offset or a cursor. */
-async function interactionsPage(em: EntityManager, where: object, query: PageInput) {
+async function interactionsPage(em: EntityManager, where: { person?: number; organisation?: number }, query: PageInput) {
   const order = orderBy(query.sort);
   const page = pageRequest(query, Object.keys(order));
-  const { items, total, nextKey } = await findPage(em, Interaction, where, order, page);
+  const { items, total, nextKey } = await findPage(em, Interaction, where, order, page, countKeys.byParent('interaction', where));
   return pageOf(items.map(interactionJson), total, page, nextKey);
 }
 
