@@ -45,7 +45,7 @@ it('publishes every outbox row once, oldest first, with a job id derived from th
   const jobs = await queue.getJobs(['waiting']);
   expect(jobs.map((j) => j.id).sort()).toEqual(ids.map(invalidationJobId).sort());
   const first = await queue.getJob(invalidationJobId(ids[0]!));
-  expect(first!.data).toMatchObject({ event: 'produit.updated', entity: 'produit', id: 1, tags: ['produit:1', 'produits'], eventId: ids[0] });
+  expect(first!.data).toMatchObject({ event: 'produit.updated', entity: 'produit', id: 1, tags: ['produit:1'], eventId: ids[0] });
   expect(first!.opts).toMatchObject({ attempts: 10, backoff: { type: 'exponential', delay: 500 } });
   expect(await unpublished()).toBe(0);
 });
