@@ -14,6 +14,11 @@ export interface EntryHeader {
   t: Record<string, string>;
   /** Content type. */
   c: string;
+  /**
+   * The request it answered (path and query, e.g. `/api/v1/organisations/7`): the consistency auditor GETs it again
+   * to compare (the key's prefix and operation name the API). Absent in entries stored before it was recorded.
+   */
+  p?: string;
 }
 
 /** An entry read back: its header and its body. */

@@ -7,8 +7,9 @@ import { pingRedis, type RedisClient } from '@crm/redis';
 import type { Logger } from '@crm/telemetry';
 import { deletePrefix } from './admin';
 import type { CircuitBreaker } from './breaker';
-import { encodeEntry, etagOf, type Entry } from './entry';
+import { encodeEntry, etagOf, type Entry, type EntryHeader } from './entry';
 import { FillLocks, type FillLock } from './fill-locks';
+import { inspectEntry, type Inspection } from './inspect';
 import { RedisGuard } from './guard';
 import { Invalidation, type AppliedEvent, type EventApplication } from './invalidation';
 import { CacheKeys } from './keys';
@@ -135,10 +136,13 @@ export class ResponseCache {
     return this.timed('get', lookUp(this.lookupContext, key, tags));
   }
 
-  /** Stores a response with the tag tokens read before its data was; expires after TTL + grace. */
-  async store(key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number): Promise<StoreResult> {
+  /**
+   * Stores a response with the tag tokens read before its data was; expires after TTL + grace. `path` is the
+   * request it answered, kept in the entry for the consistency auditor.
+   */
+  async store(key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number, path?: string): Promise<StoreResult> {
     return traced('cache.set', { 'cache.key': key, 'cache.ttl': ttlSeconds }, async () => {
-      const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType };
+      const header: EntryHeader = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: versions, c: contentType, ...(path ? { p: path } : {}) };
       const set = await this.timed('set', this.guard.run(() => this.redis.set(this.keys.entry(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs)));
       return set.ok ? { state: 'stored', entry: { header, body } } : { state: 'unavailable' };
     });

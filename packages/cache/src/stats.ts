@@ -29,6 +29,12 @@ export class StatsRecorder {
     this.pending.set(field, (this.pending.get(field) ?? 0) + 1);
   }
 
+  /** Counts the consistency auditor's work (system-wide, like hits: see AuditorCounts). */
+  recordAudit(kind: keyof AuditorCounts, n = 1): void {
+    const field = `${AUDITOR_FIELD}${kind}`;
+    this.pending.set(field, (this.pending.get(field) ?? 0) + n);
+  }
+
   /** Sends what is pending; on failure keeps it for the next flush, so no count is lost. */
   async flush(): Promise<void> {
     if (this.pending.size === 0 || this.redis.status !== 'ready') return;
@@ -49,6 +55,18 @@ export class StatsRecorder {
   }
 }
 
+/** The stats hash's fields of the consistency auditor (`~` cannot start a prefix, so none collides with `<prefix>:hit`). */
+const AUDITOR_FIELD = '~auditor:';
+
+/**
+ * The consistency auditor's counters, from every worker: entries compared with a fresh read of their route, and
+ * those found to differ while still valid (each also counted in `cache_inconsistent_total{prefix}`).
+ */
+export interface AuditorCounts {
+  checks: number;
+  inconsistencies: number;
+}
+
 /** The stats route's answer. */
 export interface CacheStats {
   available: boolean;
@@ -61,6 +79,7 @@ export interface CacheStats {
   memoryUsedBytes: number;
   evictedKeys: number;
   byPrefix: Record<string, { hits: number; misses: number; hitRate: number }>;
+  auditor: AuditorCounts;
 }
 
 /**
@@ -78,7 +97,13 @@ export async function readStats(redis: RedisClient, guard: RedisGuard, recorder:
   const byPrefix: CacheStats['byPrefix'] = {};
   let hits = 0;
   let misses = 0;
+  const auditor: AuditorCounts = { checks: 0, inconsistencies: 0 };
   for (const [field, value] of Object.entries(counters ?? {})) {
+    if (field.startsWith(AUDITOR_FIELD)) {
+      const kind = field.slice(AUDITOR_FIELD.length);
+      if (kind === 'checks' || kind === 'inconsistencies') auditor[kind] += Number(value);
+      continue;
+    }
     const split = field.lastIndexOf(':');
     const prefix = field.slice(0, split);
     const kind = field.slice(split + 1);
@@ -100,6 +125,7 @@ export async function readStats(redis: RedisClient, guard: RedisGuard, recorder:
     memoryUsedBytes,
     evictedKeys: perNode ? sum(perNode.map(([, stats]) => Number(infoField(stats, 'evicted_keys') ?? 0))) : 0,
     byPrefix,
+    auditor,
   };
 }
 

@@ -105,6 +105,7 @@ describe('people-api response cache', () => {
       available: true, hits: expect.any(Number), misses: expect.any(Number), totalRequests: expect.any(Number),
       hitRate: expect.any(Number), keysCount: expect.any(Number), memoryUsed: expect.any(String),
       memoryUsedBytes: expect.any(Number), evictedKeys: expect.any(Number), byPrefix: expect.any(Object),
+      auditor: { checks: expect.any(Number), inconsistencies: expect.any(Number) },
     });
     expect(res.body.hits).toBeGreaterThanOrEqual(1);
     expect(res.body.byPrefix.people).toEqual({ hits: expect.any(Number), misses: expect.any(Number), hitRate: expect.any(Number) });

@@ -172,7 +172,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     record('miss');
     const token = fill.state === 'acquired' ? fill.token : null;
     captureJson(req, res, 'miss', async (body) => {
-      await cache.store(key, body, JSON_TYPE, versions, options.ttl);
+      await cache.store(key, body, JSON_TYPE, versions, options.ttl, req.originalUrl);
       if (token) await cache.releaseFill(key, token);
     });
     if (token) {

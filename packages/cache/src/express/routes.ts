@@ -15,6 +15,8 @@ const statsResponse = z.object({
   available: z.boolean(), hits: z.number(), misses: z.number(), totalRequests: z.number(), hitRate: z.number(),
   keysCount: z.number(), memoryUsed: z.string(), memoryUsedBytes: z.number(), evictedKeys: z.number(),
   byPrefix: z.record(z.string(), z.object({ hits: z.number(), misses: z.number(), hitRate: z.number() })),
+  auditor: z.object({ checks: z.number(), inconsistencies: z.number() })
+    .describe('The consistency auditor (cache worker): entries compared with a fresh read, and those found stale while still valid'),
 });
 
 /** Records an admin's invalidation for the worker to do; resolves with the event's id once it is durable. */
@@ -22,7 +24,7 @@ export type RequestInvalidation = (tags: string[], prefix: string | null) => Pro
 
 /** The contract's cache routes: stats for any reader, invalidation and clearing for admins. */
 export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache: ResponseCache | null, requestInvalidation: RequestInvalidation): void {
-  const unavailable = { available: false, hits: 0, misses: 0, totalRequests: 0, hitRate: 0, keysCount: 0, memoryUsed: '0B', memoryUsedBytes: 0, evictedKeys: 0, byPrefix: {} };
+  const unavailable = { available: false, hits: 0, misses: 0, totalRequests: 0, hitRate: 0, keysCount: 0, memoryUsed: '0B', memoryUsedBytes: 0, evictedKeys: 0, byPrefix: {}, auditor: { checks: 0, inconsistencies: 0 } };
   defineRoute(router, openapi, {
     method: 'get', path: '/cache/stats', tag: 'cache', role: 'reader', expensive: true,
     summary: 'Cache hits and misses across all replicas and both APIs, per prefix, with Redis keys and memory',
