@@ -136,6 +136,11 @@ export class ResponseCache {
     return this.timed('get', lookUp(this.lookupContext, key, tags));
   }
 
+  /** Read-only, for the consistency auditor: the entry under `key` and whether a request would serve it now (inspect.ts). */
+  inspect(key: string): Promise<Inspection> {
+    return inspectEntry(this.lookupContext, key);
+  }
+
   /**
    * Stores a response with the tag tokens read before its data was; expires after TTL + grace. `path` is the
    * request it answered, kept in the entry for the consistency auditor.

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Queue } from 'bullmq';
+import { CachePrefix } from '@crm/cache-policy';
 import type { ServiceMetrics } from '@crm/telemetry';
 
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children'] as const;
@@ -16,9 +17,13 @@ export interface WorkerMetrics {
   warmupFailures: Counter<'reason'>;
   /** Jobs that failed for good (moved to the failed set), by queue: a rate over time, unlike the failed-set gauge, which retention trims. */
   jobsFailed: Counter<'queue'>;
+  /** Entries the consistency auditor found to differ from PostgreSQL while still valid, by prefix (the contract's metric). */
+  inconsistent: Counter<'prefix'>;
+  /** Entries the consistency auditor compared with a fresh read, by prefix. */
+  auditChecks: Counter<'prefix'>;
 }
 
-/** Registers the worker's metrics: invalidation lag, job counts per state, warm-up and job failures. */
+/** Registers the worker's metrics: invalidation lag, job counts per state, warm-up and job failures, the auditor's counts. */
 export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[], warmupEnabled = true): WorkerMetrics {
   const invalidationLag = new Histogram({
     name: 'cache_invalidation_lag_seconds',
@@ -62,5 +67,22 @@ export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[], wa
     help: '1 when this worker warms caches up (WARMUP_TOKEN set), 0 when warm-up is off',
     registers: [metrics.registry],
   }).set(warmupEnabled ? 1 : 0);
-  return { invalidationLag, warmupFailures, jobsFailed };
+  const inconsistent = new Counter({
+    name: 'cache_inconsistent_total',
+    help: 'Cached entries the consistency auditor found to differ from PostgreSQL while their tags were current (then deleted)',
+    labelNames: ['prefix'],
+    registers: [metrics.registry],
+  });
+  const auditChecks = new Counter({
+    name: 'cache_audit_checks_total',
+    help: 'Cached entries the consistency auditor compared with a fresh read of their route',
+    labelNames: ['prefix'],
+    registers: [metrics.registry],
+  });
+  // Every series exists from the start, so an alert on its increase sees the first one.
+  for (const prefix of Object.values(CachePrefix)) {
+    inconsistent.inc({ prefix }, 0);
+    auditChecks.inc({ prefix }, 0);
+  }
+  return { invalidationLag, warmupFailures, jobsFailed, inconsistent, auditChecks };
 }
