@@ -108,3 +108,14 @@ it('finds an organisation detail changed in PostgreSQL behind the cache (no outb
   // System-wide in the stats too (the worker adds its counts to the stats hash once a second).
   await waitFor(async () => ((await read('/cache/stats')).body as { auditor: { inconsistencies: number } }).auditor.inconsistencies > 0, 'the stats to show it', 5_000, { everyMs: 200 });
 }, 45_000);
+
+it("reads fresh with the worker's credential and Cache-Control: no-cache, but a reader's no-cache is served from the cache", async () => {
+  const id = ids[5]!;
+  await read(`/organisations/${id}`);
+  expect((await read(`/organisations/${id}`).set('Cache-Control', 'no-cache')).headers['x-cache']).toBe('HIT');
+  const worker = await api().get(`/api/v1/organisations/${id}`).set('Authorization', `Bearer ${s.warmupToken}`);
+  expect(worker.headers['x-cache']).toBe('HIT'); // the warm-up's reads use the cache
+  const audit = await api().get(`/api/v1/organisations/${id}`).set('Authorization', `Bearer ${s.warmupToken}`).set('Cache-Control', 'no-cache');
+  expect(audit.status).toBe(200);
+  expect(audit.headers['x-cache']).toBe('BYPASS');
+});
