@@ -114,7 +114,7 @@ interface ScrapeConfig {
   relabel_configs?: { source_labels?: string[]; target_label?: string; replacement?: string; action?: string }[];
   [key: string]: unknown;
 }
-interface PrometheusConfig { global?: { scrape_interval?: string }; scrape_configs?: ScrapeConfig[] }
+interface PrometheusConfig { global?: { scrape_interval?: string }; rule_files?: string[]; scrape_configs?: ScrapeConfig[] }
 
 const PROMETHEUS_CONFIG_IN_CONTAINER = '/etc/prometheus/prometheus.yml';
 
@@ -254,6 +254,7 @@ describe('the metrics the code defines', () => {
     expect(labelsOf('db_queries_total')).toEqual(['service']);
     expect(labelsOf('cache_invalidation_lag_seconds')).toEqual([]);
     expect(labelsOf('bullmq_jobs')).toEqual(['queue', 'state']);
+    expect(labelsOf('cache_inconsistent_total')).toEqual(['prefix']);
     expect(readDefaultLabels()).toEqual(['service']);
     const values = readLabelValues();
     expect(values.result).toEqual(['hit', 'miss', 'stale', 'bypass', 'error']);
@@ -543,5 +544,41 @@ describe('the provisioned dashboards', () => {
     // Redis memory and evictions.
     expect(uses('redis_memory_used_bytes')).toBe(true);
     expect(uses('redis_evicted_keys_total')).toBe(true);
+  });
+});
+
+describe('the Prometheus alert rules', () => {
+  interface Rule { alert?: string; record?: string; expr: string; labels?: Record<string, string>; annotations?: Record<string, string> }
+  let rules: { file: string; rule: Rule }[];
+  let allowed: Map<string, Set<string>>;
+
+  beforeAll(() => {
+    const config = parse(readFileSync(prometheusConfigFile(), 'utf8')) as PrometheusConfig;
+    allowed = allowedSeries(config);
+    rules = (config.rule_files ?? []).flatMap((inContainer) => {
+      const file = hostPath('prometheus', inContainer);
+      if (!file || !existsSync(file)) throw new Error(`rule file ${inContainer} is not mounted in the prometheus service`);
+      const groups = (parse(readFileSync(file, 'utf8')) as { groups?: { rules?: Rule[] }[] }).groups ?? [];
+      return groups.flatMap((g) => (g.rules ?? []).map((rule) => ({ file: path.basename(file), rule })));
+    });
+  });
+
+  it('are mounted files whose expressions use only metrics and labels the code defines', () => {
+    const problems: string[] = [];
+    for (const { file, rule } of rules) {
+      const query = readPromql(rule.expr);
+      for (const { metric, matchers } of query.selectors) {
+        const labels = allowed.get(metric);
+        if (!labels) problems.push(`${file} ${rule.alert}: unknown metric ${metric}`);
+        for (const { label } of matchers) if (labels && !labels.has(label)) problems.push(`${file} ${rule.alert}: ${metric} has no label ${label}`);
+      }
+      for (const fn of query.functions) if (!PROMQL_FUNCTIONS.has(fn)) problems.push(`${file} ${rule.alert}: unknown function ${fn}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('alert when the consistency auditor finds a stale cache entry', () => {
+    const alert = rules.find(({ rule }) => rule.expr.includes('cache_inconsistent_total'));
+    expect(alert?.rule).toEqual(expect.objectContaining({ alert: expect.any(String), annotations: expect.objectContaining({ summary: expect.any(String) }) }));
   });
 });

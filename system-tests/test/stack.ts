@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job, Queue } from 'bullmq';
 import type { Express } from 'express';
 import request from 'supertest';
-import { CacheWorker, buildWorkerApp, SERVICE as WORKER_SERVICE } from '@crm/cache-worker';
+import { CacheWorker, buildWorkerApp, SERVICE as WORKER_SERVICE, type CacheWorkerOptions } from '@crm/cache-worker';
 import { parseEnv, type Env } from '@crm/config';
 import { createOrm, type MikroORM } from '@crm/database';
 import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database/testing';
@@ -80,6 +80,8 @@ export interface StackOptions {
   failedJobs?: { age: number; count: number };
   /** The workers' logger (default: silent). */
   workerLogger?: Logger;
+  /** The workers' consistency auditor (default: off, so it adds no reads to other tests). */
+  audit?: CacheWorkerOptions['audit'];
 }
 
 /** Where the stack's cache and queues are. */
@@ -194,6 +196,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       lockMs: options.workerLockMs ?? 5_000,
       warmupOnStart: false,
       relayPollMs: 200,
+      ...(options.audit ? { audit: options.audit } : {}),
     }).start());
   }
   const worker = workers[0] ?? null;

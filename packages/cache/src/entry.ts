@@ -21,6 +21,11 @@ export interface EntryHeader {
   c: string;
   /** Set when the worker's read-driven refill stored it: that refill's id, so its first hit counts as used. */
   w?: string;
+  /**
+   * The request it answered (path and query, e.g. `/api/v1/organisations/7`): the consistency auditor GETs it again
+   * to compare (the key's prefix and operation name the API). Absent in entries stored before it was recorded.
+   */
+  u?: string;
 }
 
 /** An entry read back: its header and its body. */

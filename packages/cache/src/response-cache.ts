@@ -10,6 +10,7 @@ import { deletePrefix } from './admin';
 import type { CircuitBreaker } from './breaker';
 import { encodeEntry, etagOf, type Entry, type EntryHeader } from './entry';
 import { FillLocks, type FillLock } from './fill-locks';
+import { inspectEntry, type Inspection } from './inspect';
 import { RedisGuard } from './guard';
 import { Invalidation, type AppliedEvent, type EventApplication } from './invalidation';
 import { chunked } from './chunks';
@@ -157,15 +158,20 @@ export class ResponseCache {
     return this.timed('get', lookUp(this.lookupContext, key, tags));
   }
 
+  /** Read-only, for the consistency auditor: the entry under `key` and whether a request would serve it now (inspect.ts). */
+  inspect(key: string): Promise<Inspection> {
+    return inspectEntry(this.lookupContext, key);
+  }
+
   /**
    * Stores a response with the tag tokens its lookup read (before its data was read), and the tokens of the tags
    * its data `shows` (known only now: the ids on a page), read now; expires after TTL + grace. Refused when one of
    * the shown tags was written after the lookup: the data may predate that write (see store-tags.lua). `marks`: a
-   * refill's id.
+   * refill's id, the request's path (for the consistency auditor).
    */
   async store(
     key: string, body: Buffer, contentType: string, versions: Record<string, string>, ttlSeconds: number, shows: string[] = [],
-    marks: Pick<EntryHeader, 'w'> = {},
+    marks: Pick<EntryHeader, 'w' | 'u'> = {},
   ): Promise<StoreResult> {
     return traced('cache.set', { 'cache.key': key, 'cache.ttl': ttlSeconds }, async (span) => {
       const lookedUpAt = Number(versions[LOOKED_UP_AT_FIELD] ?? Date.now());

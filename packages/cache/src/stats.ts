@@ -41,6 +41,12 @@ export class StatsRecorder {
     this.pending.set(field, (this.pending.get(field) ?? 0) + n);
   }
 
+  /** Counts the consistency auditor's work (system-wide, like hits: see AuditorCounts). */
+  recordAudit(kind: keyof AuditorCounts, n = 1): void {
+    const field = `${AUDITOR_FIELD}${kind}`;
+    this.pending.set(field, (this.pending.get(field) ?? 0) + n);
+  }
+
   /** Sends what is pending; on failure keeps it for the next flush, so no count is lost. */
   async flush(): Promise<void> {
     if (this.pending.size === 0 || this.redis.status !== 'ready') return;
@@ -61,6 +67,18 @@ export class StatsRecorder {
   }
 }
 
+/** The stats hash's fields of the consistency auditor (`~` cannot start a prefix, so none collides with `<prefix>:hit`). */
+const AUDITOR_FIELD = '~auditor:';
+
+/**
+ * The consistency auditor's counters, from every worker: entries compared with a fresh read of their route, and
+ * those found to differ while still valid (each also counted in `cache_inconsistent_total{prefix}`).
+ */
+export interface AuditorCounts {
+  checks: number;
+  inconsistencies: number;
+}
+
 /** The stats route's answer. */
 export interface CacheStats {
   available: boolean;
@@ -75,6 +93,7 @@ export interface CacheStats {
   byPrefix: Record<string, { hits: number; misses: number; hitRate: number }>;
   /** Read-driven refills, system-wide (see RefillCount). */
   refills: Record<RefillCount, number>;
+  auditor: AuditorCounts;
 }
 
 /**
@@ -93,10 +112,16 @@ export async function readStats(redis: RedisClient, guard: RedisGuard, recorder:
   let hits = 0;
   let misses = 0;
   const refills: CacheStats['refills'] = { done: 0, used: 0, wasted: 0 };
+  const auditor: AuditorCounts = { checks: 0, inconsistencies: 0 };
   for (const [field, value] of Object.entries(counters ?? {})) {
     if (field.startsWith(REFILL_FIELD)) {
       const kind = field.slice(REFILL_FIELD.length);
       if (kind === 'done' || kind === 'used' || kind === 'wasted') refills[kind] += Number(value);
+      continue;
+    }
+    if (field.startsWith(AUDITOR_FIELD)) {
+      const kind = field.slice(AUDITOR_FIELD.length);
+      if (kind === 'checks' || kind === 'inconsistencies') auditor[kind] += Number(value);
       continue;
     }
     const split = field.lastIndexOf(':');
@@ -121,6 +146,7 @@ export async function readStats(redis: RedisClient, guard: RedisGuard, recorder:
     evictedKeys: perNode ? sum(perNode.map(([, stats]) => Number(infoField(stats, 'evicted_keys') ?? 0))) : 0,
     byPrefix,
     refills,
+    auditor,
   };
 }
 

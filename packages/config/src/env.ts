@@ -161,6 +161,11 @@ export const envSchema = z
     WARMUP_ON_START: booleanString.default(true),
     OUTBOX_RETENTION_HOURS: z.coerce.number().min(0).default(24),
     /**
+     * The consistency auditor: cached entries the worker compares with a fresh read of their route, per second
+     * (each check is one GET through an API, so this bounds its database load). 0 turns it off; it also needs WARMUP_TOKEN.
+     */
+    CACHE_AUDIT_PER_SECOND: z.coerce.number().min(0).max(1_000).default(2),
+    /**
      * A shared credential, not a JWT: the worker's warm-up GETs carry it, and the APIs accept it as a reader (GETs
      * only, outside the rate limits), so the worker holds no signing key and needs no token that expires. Set the
      * same value on the worker and both APIs. Unset: no warm-up.

@@ -22,6 +22,13 @@ describe('parseEnv', () => {
     }
   });
 
+  it("reads the consistency auditor's rate: 2 checks a second by default, 0 turns it off, a bad value names the variable", () => {
+    expect(parseEnv({}).CACHE_AUDIT_PER_SECOND).toBe(2);
+    expect(parseEnv({ CACHE_AUDIT_PER_SECOND: '0' }).CACHE_AUDIT_PER_SECOND).toBe(0);
+    expect(parseEnv({ CACHE_AUDIT_PER_SECOND: '0.5' }).CACHE_AUDIT_PER_SECOND).toBe(0.5);
+    for (const value of ['-1', 'fast', '5000']) expect(() => parseEnv({ CACHE_AUDIT_PER_SECOND: value })).toThrow(/CACHE_AUDIT_PER_SECOND/);
+  });
+
   it('builds the cache URL from REDIS_HOST/PORT/PASSWORD/DB when REDIS_URL is unset', () => {
     const env = parseEnv({ REDIS_HOST: 'cache', REDIS_PORT: '6380', REDIS_PASSWORD: 'p@ss', REDIS_DB: '2' });
     expect(env.REDIS_URL).toBe('redis://:p%40ss@cache:6380/2');

@@ -22,13 +22,18 @@ export interface ViewCacheOptions {
   readers?: ReaderTracking;
 }
 
-/** Admins always read fresh data (`X-Cache: BYPASS`). */
-const isAdmin = (req: Request) => req.principal?.role === 'admin';
+/**
+ * Admins always read fresh data (`X-Cache: BYPASS`). So does the cache worker (its WARMUP_TOKEN principal) when it
+ * asks with `Cache-Control: no-cache`: its consistency auditor compares an entry with a fresh read of the same route.
+ * Only that internal principal may: a reader's no-cache would let any client push reads onto PostgreSQL.
+ */
+const bypasses = (req: Request) =>
+  req.principal?.role === 'admin' || (req.principal?.internal === true && /\bno-cache\b/i.test(req.get('cache-control') ?? ''));
 
-/** The cache middleware factory of an API's routes: one `cacheResponse` per view, with admin bypass. */
+/** The cache middleware factory of an API's routes: one `cacheResponse` per view, with admin (and auditor) bypass. */
 export function viewCache(options: ViewCacheOptions): CachedMiddleware {
   const context = {
-    cache: options.cache, bypass: isAdmin,
+    cache: options.cache, bypass: bypasses,
     ...(options.onResult ? { onResult: options.onResult } : {}),
     ...(options.readers ? { readers: options.readers } : {}),
   };

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Queue } from 'bullmq';
+import { CachePrefix } from '@crm/cache-policy';
 import type { ServiceMetrics } from '@crm/telemetry';
 
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children'] as const;
@@ -20,9 +21,13 @@ export interface WorkerMetrics {
   refillTargets: Counter;
   /** Refills found invalidated before any client read them. */
   refillsWasted: Counter;
+  /** Entries the consistency auditor found to differ from PostgreSQL while still valid, by prefix (the contract's metric). */
+  inconsistent: Counter<'prefix'>;
+  /** Entries the consistency auditor compared with a fresh read, by prefix. */
+  auditChecks: Counter<'prefix'>;
 }
 
-/** Registers the worker's metrics: invalidation lag, job counts per state, warm-up and job failures. */
+/** Registers the worker's metrics: invalidation lag, job counts per state, warm-up and job failures, the auditor's counts. */
 export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[], warmupEnabled = true): WorkerMetrics {
   const invalidationLag = new Histogram({
     name: 'cache_invalidation_lag_seconds',
@@ -76,5 +81,22 @@ export function workerMetrics(metrics: ServiceMetrics, queues: () => Queue[], wa
     help: 'Read-driven refills invalidated by a later write before any client read them',
     registers: [metrics.registry],
   });
-  return { invalidationLag, warmupFailures, jobsFailed, refillTargets, refillsWasted };
+  const inconsistent = new Counter({
+    name: 'cache_inconsistent_total',
+    help: 'Cached entries the consistency auditor found to differ from PostgreSQL while their tags were current (then deleted)',
+    labelNames: ['prefix'],
+    registers: [metrics.registry],
+  });
+  const auditChecks = new Counter({
+    name: 'cache_audit_checks_total',
+    help: 'Cached entries the consistency auditor compared with a fresh read of their route',
+    labelNames: ['prefix'],
+    registers: [metrics.registry],
+  });
+  // Every series exists from the start, so an alert on its increase sees the first one.
+  for (const prefix of Object.values(CachePrefix)) {
+    inconsistent.inc({ prefix }, 0);
+    auditChecks.inc({ prefix }, 0);
+  }
+  return { invalidationLag, warmupFailures, jobsFailed, refillTargets, refillsWasted, inconsistent, auditChecks };
 }

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     lockMs: env.WORKER_LOCK_MS,
     warmupOnStart: env.WARMUP_ON_START,
     outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,
+    audit: { perSecond: env.CACHE_AUDIT_PER_SECOND, ttlOverrides: env.cacheTtlOverrides },
   }).start();
   // At start: warn when the cache would not evict, or the queue could (checked here only, not by the APIs).
   checkEvictionPolicies(worker.cacheRedis, worker.queueRedis, logger, env.NODE_ENV === 'production')

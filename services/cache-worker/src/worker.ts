@@ -7,6 +7,7 @@ import type { Logger, ServiceMetrics } from '@crm/telemetry';
 import { invalidationProcessor } from './jobs/invalidation';
 import { warmupProcessor } from './jobs/warmup';
 import { workerMetrics } from './metrics';
+import { ConsistencyAuditor, type AuditorOptions } from './auditor/auditor';
 import { createRedis, type RedisClient, type RedisTarget } from '@crm/redis';
 
 export interface CacheWorkerOptions {
@@ -31,6 +32,11 @@ export interface CacheWorkerOptions {
   /** Published outbox rows older than this are deleted. */
   outboxRetentionHours?: number;
   relayPollMs?: number;
+  /**
+   * The consistency auditor (CACHE_AUDIT_PER_SECOND; needs the warm-up token to read the APIs): checks per second,
+   * 0 or absent for none, and the APIs' `CACHE_TTL_<PREFIX>` overrides (an entry's age derives from its TTL).
+   */
+  audit?: Pick<AuditorOptions, 'perSecond' | 'ttlOverrides' | 'minAgeMs' | 'confirmMs' | 'revisitAfterMs'>;
 }
 
 /** Start-up warm-up targets per job (the targets themselves are the cache policy's: @crm/cache-policy). */
@@ -57,6 +63,8 @@ export class CacheWorker {
   readonly queues: { invalidation: Queue; warmup: Queue };
   readonly workers: Worker[];
   readonly relay: OutboxRelay;
+  /** Null when off (no rate, or no warm-up token to read the APIs with). */
+  readonly auditor: ConsistencyAuditor | null;
   private retentionTimer: NodeJS.Timeout | null = null;
   private readonly queueConnection: { close: () => void };
 
@@ -108,6 +116,11 @@ export class CacheWorker {
       worker.on('error', (error) => logger.warn({ queue: worker.name, err: error.message }, 'worker error'));
     }
     for (const queue of Object.values(this.queues)) queue.on('error', () => undefined); // logged by the workers
+    const audit = options.audit;
+    this.auditor = audit && audit.perSecond > 0 && warmupToken
+      ? new ConsistencyAuditor({ ...audit, cache: this.cache, redis: this.cacheRedis, apiUrls: options.apiUrls, token: warmupToken, metrics, logger })
+      : null;
+    if (audit && audit.perSecond > 0 && !warmupToken) logger.warn('the consistency auditor is off: it reads the APIs with WARMUP_TOKEN, which is not set');
     this.relay = new OutboxRelay({ orm: options.orm, logger, queueRedisUrl: options.queueRedisUrl, name: 'cache-worker:relay', ...(options.relayPollMs ? { pollMs: options.relayPollMs } : {}) });
   }
 
@@ -117,6 +130,7 @@ export class CacheWorker {
    */
   start(): this {
     this.relay.start();
+    this.auditor?.start();
     const trim = async () => {
       const hours = this.options.outboxRetentionHours ?? 24;
       try {
@@ -166,6 +180,7 @@ export class CacheWorker {
 
   private async shutdown(): Promise<void> {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.auditor?.stop();
     await Promise.all(this.workers.map((w) => w.close()));
     await this.relay.stop();
     await Promise.allSettled(Object.values(this.queues).map((q) => q.close()));

@@ -106,6 +106,7 @@ describe('people-api response cache', () => {
       hitRate: expect.any(Number), keysCount: expect.any(Number), memoryUsed: expect.any(String),
       memoryUsedBytes: expect.any(Number), evictedKeys: expect.any(Number), byPrefix: expect.any(Object),
       refills: { done: expect.any(Number), used: expect.any(Number), wasted: expect.any(Number) },
+      auditor: { checks: expect.any(Number), inconsistencies: expect.any(Number) },
     });
     expect(res.body.hits).toBeGreaterThanOrEqual(1);
     expect(res.body.byPrefix.people).toEqual({ hits: expect.any(Number), misses: expect.any(Number), hitRate: expect.any(Number) });

@@ -154,7 +154,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     captureJson(req, res, { result: 'miss', status: { fwd } }, async (body, value) => {
       // The rows the page shows are read with the reader too: a write to one of them refills the page.
       const shows = options.shows?.(input as { params: any; query: any }, value) ?? []; // eslint-disable-line @typescript-eslint/no-explicit-any
-      const stored = await readers.store([...tags, ...shows], (marks) => cache.store(key, body, JSON_TYPE, versions, options.ttl, shows, marks));
+      const stored = await readers.store([...tags, ...shows], (marks) => cache.store(key, body, JSON_TYPE, versions, options.ttl, shows, { ...marks, u: req.originalUrl }));
       if (token) void cache.releaseFill(key, token);
       return stored;
     });

@@ -17,6 +17,8 @@ const statsResponse = z.object({
   byPrefix: z.record(z.string(), z.object({ hits: z.number(), misses: z.number(), hitRate: z.number() })),
   refills: z.object({ done: z.number(), used: z.number(), wasted: z.number() })
     .describe('Read-driven refills by the worker: entries refilled, refills hit before the next write, refills invalidated unread'),
+  auditor: z.object({ checks: z.number(), inconsistencies: z.number() })
+    .describe('The consistency auditor (cache worker): entries compared with a fresh read, and those found stale while still valid'),
 });
 
 /** Records an admin's invalidation for the worker to do; resolves with the event's id once it is durable. */
@@ -24,7 +26,7 @@ export type RequestInvalidation = (tags: string[], prefix: string | null) => Pro
 
 /** The contract's cache routes: stats for any reader, invalidation and clearing for admins. */
 export function cacheAdminRoutes(router: Router, openapi: OpenApiRegistry, cache: ResponseCache | null, requestInvalidation: RequestInvalidation): void {
-  const unavailable = { available: false, hits: 0, misses: 0, totalRequests: 0, hitRate: 0, keysCount: 0, memoryUsed: '0B', memoryUsedBytes: 0, evictedKeys: 0, byPrefix: {}, refills: { done: 0, used: 0, wasted: 0 } };
+  const unavailable = { available: false, hits: 0, misses: 0, totalRequests: 0, hitRate: 0, keysCount: 0, memoryUsed: '0B', memoryUsedBytes: 0, evictedKeys: 0, byPrefix: {}, refills: { done: 0, used: 0, wasted: 0 }, auditor: { checks: 0, inconsistencies: 0 } };
   defineRoute(router, openapi, {
     method: 'get', path: '/cache/stats', tag: 'cache', role: 'reader', expensive: true,
     summary: 'Cache hits and misses across all replicas and both APIs, per prefix, with Redis keys and memory',
