@@ -3,7 +3,7 @@
  * warm-up of each, by the name its route uses (`cached(organisationsApi.views.organisation)`).
  * Tags come from cache-tags.ts, where each write says what it invalidates.
  */
-import { shownTags } from '@crm/cache/dependencies';
+import { listTags, shownTags } from '@crm/cache/dependencies';
 import { FAMILIES, TAGS } from '@crm/database';
 import { listPage, pageItems, searchPage } from './pages';
 import { CachePrefix } from './prefixes';
@@ -20,8 +20,8 @@ export const organisationsApi = apiPolicy('organisations-api', {
     prefix: CachePrefix.Organisations, operation: 'detail', ttl: 600,
     tags: ({ params }) => [
       TAGS.organisation(params.id),
-      ...listPage(FAMILIES.mandat, () => ({ organisationId: params.id }))({ params, query: {} }),
-      ...listPage(FAMILIES.person, () => ({ organisationId: params.id }))({ params, query: {} }),
+      ...listTags(FAMILIES.mandat, { organisationId: params.id }, []),
+      ...listTags(FAMILIES.person, { organisationId: params.id }, []),
     ],
     shows: (_input, result: { mandats: { id: number }[]; contacts: { id: number }[] }) =>
       [...shownTags(FAMILIES.mandat, result.mandats), ...shownTags(FAMILIES.person, result.contacts)],

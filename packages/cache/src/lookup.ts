@@ -36,7 +36,7 @@ export interface LookupContext {
 }
 
 /** MGET of many tags' tokens, 500 keys per command. */
-export async function readTokens(redis: RedisClient, keys: CacheKeys, tags: string[]): Promise<(string | null)[]> {
+async function readTokens(redis: RedisClient, keys: CacheKeys, tags: string[]): Promise<(string | null)[]> {
   const runs = await Promise.all(chunked(tags).map((run) => redis.mget(...run.map((t) => keys.tag(t)))));
   return runs.flat();
 }

@@ -1,25 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { createLogger } from '@crm/telemetry';
-import { CacheUnavailableError, ResponseCache } from '../src';
-import { testCacheRedis, unreachableTestRedis } from '@crm/testing';
 import { createRedis, type RedisClient } from '@crm/redis';
+import { unreachableTestRedis } from '@crm/testing';
+import { CacheUnavailableError, ResponseCache } from '../src';
+import { logger, useTestCaches } from './fixture';
 
 // Applied-once events against the tests' Redis (the local server, or the cluster run's cluster), in a namespace of the test's own.
-const logger = createLogger('cache-test', 'silent');
 let redis: RedisClient;
 let cache: ResponseCache;
 const observed: string[] = [];
 
-beforeAll(async () => {
-  redis = createRedis(testCacheRedis(), 'cache', { logger, name: 'crm-cache' });
-  cache = new ResponseCache({ redis, logger, namespace: `crm-test-${randomUUID().slice(0, 8)}`, observe: (op) => observed.push(op) });
-  await new Promise((resolve) => redis.once('ready', resolve));
-});
-afterAll(async () => {
-  await cache.deletePrefix('');
-  await cache.close();
-  await redis.unlink(cache.keys.stats);
-  redis.disconnect();
+const caches = useTestCaches();
+beforeAll(() => {
+  redis = caches.redis;
+  cache = caches.newCache({ observe: (op) => observed.push(op) });
 });
 
 const event = (eventId: string, tags: string[]) => ({ eventId, occurredAt: new Date().toISOString(), tags });

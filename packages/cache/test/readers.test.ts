@@ -1,25 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger } from '@crm/telemetry';
+import type { RedisClient } from '@crm/redis';
+import { waitFor } from '@crm/testing';
 import { ResponseCache } from '../src';
-import { testCacheRedis, waitFor } from '@crm/testing';
-import { createRedis, type RedisClient } from '@crm/redis';
+import { logger, useTestCaches } from './fixture';
 
 // The reader log's scripts (record-reader, take-readers, mark-refilled) against the tests' Redis, in a namespace of the test's own.
-const logger = createLogger('cache-test', 'silent');
 let redis: RedisClient;
 let cache: ResponseCache;
 const BURST_MS = 150;
 
-beforeAll(async () => {
-  redis = createRedis(testCacheRedis(), 'cache', { logger, name: 'crm-cache' });
-  cache = new ResponseCache({ redis, logger, namespace: `crm-test-${randomUUID().slice(0, 8)}`, readerLog: { keepPerTag: 5, idleMs: 60_000, burstMs: BURST_MS } });
-  await new Promise((resolve) => redis.once('ready', resolve));
-});
-afterAll(async () => {
-  await cache.deletePrefix('');
-  await cache.close();
-  await redis.unlink(cache.keys.stats);
-  redis.disconnect();
+const caches = useTestCaches();
+beforeAll(() => {
+  redis = caches.redis;
+  cache = caches.newCache({ readerLog: { keepPerTag: 5, idleMs: 60_000, burstMs: BURST_MS } });
 });
 
 /** A tag of the test's own, and the reader set's members once `count` are recorded (recording is fire-and-forget). */

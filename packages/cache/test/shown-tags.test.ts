@@ -1,34 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { createLogger } from '@crm/telemetry';
-import { createRedis, type RedisClient } from '@crm/redis';
-import { testCacheRedis, waitFor } from '@crm/testing';
-import { ResponseCache, type Lookup } from '../src';
+import { waitFor } from '@crm/testing';
+import type { ResponseCache, Lookup } from '../src';
+import { useTestCaches } from './fixture';
 import { FILL_MAX_AGE_MS } from '../src/tokens';
 
 // Tags a response shows that only its data tells (the ids on a page): their tokens are read when the fill stores,
 // so a write that lands between the fill's database read and its store must make the store refuse, in every order.
-const logger = createLogger('cache-test', 'silent');
-let redis: RedisClient;
-const caches: ResponseCache[] = [];
-
-beforeAll(async () => {
-  redis = createRedis(testCacheRedis(), 'cache', { logger, name: 'crm-cache', commandTimeout: 5_000 });
-  await new Promise((resolve) => redis.once('ready', resolve));
-});
-afterAll(async () => {
-  for (const cache of caches) {
-    await cache.deletePrefix('');
-    await cache.close();
-    await redis.unlink(cache.keys.stats);
-  }
-  redis.disconnect();
-});
-
-function newCache(): ResponseCache {
-  const cache = new ResponseCache({ redis, logger, namespace: `crm-test-${randomUUID().slice(0, 8)}` });
-  caches.push(cache);
-  return cache;
-}
+const caches = useTestCaches(5_000);
+const newCache = () => caches.newCache();
 
 async function answered(cache: ResponseCache, key: string, tags: string[]): Promise<Lookup> {
   let found: Lookup = { state: 'unavailable' };
@@ -116,7 +94,7 @@ describe('tags a response shows, read when it is stored', () => {
     const cache = newCache();
     const versions = await missed(cache);
     expect((await cache.store(KEY, body, 'application/json', versions, 60, SHOWN)).state).toBe('stored');
-    await redis.del(cache.keys.tag('organisation:2'));
+    await caches.redis.del(cache.keys.tag('organisation:2'));
     expect((await answered(cache, KEY, TAGS)).state).toBe('miss');
   });
 });

@@ -1,30 +1,16 @@
 import { Client } from 'pg';
-import { countKeys, createOrm, readCount, seedDatabase, type CountKey, type MikroORM } from '../src';
+import { countKeys, readCount, seedDatabase, type CountKey } from '../src';
 import { COUNTED } from '../src/migrations/004-list-counts';
 import { ORGANISATION_STATS } from '../src/migrations/005-organisation-stats';
-import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '../test-support';
+import { truncateAll, TEST_DATABASE_URL } from '../test-support';
+import { useTestDatabase } from './fixture';
 
 /**
  * The totals and stats the statement triggers keep (migrations 004, 005) equal what count(*) and avg() say of the
  * rows, after the seeder's bulk load and after concurrent writers insert, update (the filtered columns) and delete.
  */
-let orm: MikroORM;
-let client: Client;
-const sql = async <T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> =>
-  (await client.query(query, params)).rows as T[];
-
-beforeAll(async () => {
-  await prepareTestDatabase();
-  orm = await createOrm({ databaseUrl: TEST_DATABASE_URL, poolMax: 4 });
-  client = new Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-});
-beforeEach(() => truncateAll(orm));
-afterAll(async () => {
-  await truncateAll(orm);
-  await client.end();
-  await orm.close(true);
-});
+const db = useTestDatabase(4);
+const sql = db.sql;
 
 /** Keys whose kept total differs from a recount of the table (each summary's own key function over every row). */
 async function drift(): Promise<string[]> {
@@ -79,7 +65,7 @@ async function routeTotals(): Promise<{ key: CountKey | undefined; kept: number 
   }
   const totals = [];
   for (const [key, query, params] of checks) {
-    totals.push({ key, kept: key ? await readCount(orm.em.fork(), key) : undefined, actual: Number((await sql<{ count: string }>(query, params))[0]!.count) });
+    totals.push({ key, kept: key ? await readCount(db.orm.em.fork(), key) : undefined, actual: Number((await sql<{ count: string }>(query, params))[0]!.count) });
   }
   return totals;
 }
@@ -146,7 +132,7 @@ describe('maintained counts', () => {
 
   it('is emptied with its tables by TRUNCATE', async () => {
     await seedDatabase({ databaseUrl: TEST_DATABASE_URL, ...SEED });
-    await truncateAll(orm);
+    await truncateAll(db.orm);
     expect(await sql('select * from list_count where n <> 0')).toEqual([]);
     expect(await sql('select * from organisation_stat where active_count <> 0')).toEqual([]);
   });

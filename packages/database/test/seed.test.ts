@@ -1,6 +1,6 @@
-import { Client } from 'pg';
-import { createOrm, Organisation, MikroORM } from '../src';
-import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '../test-support';
+import { Organisation } from '../src';
+import { truncateAll, TEST_DATABASE_URL } from '../test-support';
+import { useTestDatabase } from './fixture';
 import { seedDatabase, seedDemo, DEMO_SIZES, InvalidSeedOptionsError, createRng, type SeedOptions } from '../src/seed';
 import { isinCheckDigit } from '../src/seed/generators';
 import { parseSeedArgs, SeedUsageError } from '../src/seed/args';
@@ -13,11 +13,9 @@ const options = (extra: Partial<SeedOptions> = {}): SeedOptions =>
   ({ databaseUrl: TEST_DATABASE_URL, ...SIZES, seed: 42, referenceDate: REFERENCE, ...extra });
 
 describe('seeder', () => {
-  let orm: MikroORM;
-  // Plain pg for checks: $n parameters and raw rows, no ORM placeholder rewriting.
-  let client: Client;
-  const sql = async <T = Record<string, unknown>>(query: string, params: unknown[] = []): Promise<T[]> =>
-    (await client.query(query, params)).rows as T[];
+  // Plain pg for checks (`sql`): $n parameters and raw rows, no ORM placeholder rewriting.
+  const db = useTestDatabase(2);
+  const sql = db.sql;
 
   const counts = async () => {
     const [row] = await sql<Record<string, string>>(
@@ -37,24 +35,12 @@ describe('seeder', () => {
      from pg_constraint where conrelid::regclass::text = any($1)
      order by 1`, [[...TABLES]]);
 
-  beforeAll(async () => {
-    await prepareTestDatabase();
-    orm = await createOrm({ databaseUrl: TEST_DATABASE_URL, poolMax: 2 });
-    client = new Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-  });
-  beforeEach(() => truncateAll(orm));
-  afterAll(async () => {
-    await truncateAll(orm);
-    await client.end();
-    await orm.close(true);
-  });
 
   it('loads exactly the requested rows and moves the id sequences past them', async () => {
     await expect(seedDatabase(options())).resolves.toEqual(SIZES);
     expect(await counts()).toEqual({ organisation: 60, produit: 12, person: 300, mandat: 120, interaction: 600 });
 
-    const em = orm.em.fork();
+    const em = db.orm.em.fork();
     const org = em.create(Organisation, { name: 'After seeding', category: 'other' });
     await em.flush();
     expect(org.id).toBe(61);
@@ -69,11 +55,11 @@ describe('seeder', () => {
   it('is deterministic: same seed, same rows; another seed, other rows', async () => {
     await seedDatabase(options());
     const first = await hashes();
-    await truncateAll(orm);
+    await truncateAll(db.orm);
     await seedDatabase(options());
     expect(await hashes()).toEqual(first);
 
-    await truncateAll(orm);
+    await truncateAll(db.orm);
     await seedDatabase(options({ seed: 43 }));
     const other = await hashes();
     for (const table of TABLES) expect(other?.[table]).not.toBe(first?.[table]);
@@ -83,7 +69,7 @@ describe('seeder', () => {
     const before = await schemaObjects();
     await seedDatabase(options());
     const plain = await hashes();
-    await truncateAll(orm);
+    await truncateAll(db.orm);
 
     await seedDatabase(options({ rebuildIndexes: true }));
     expect(await hashes()).toEqual(plain);
@@ -153,7 +139,7 @@ describe('seeder', () => {
       (select count(*) from interaction i left join person p on p.id = i.person_id where p.id is null) as dangling`);
     expect(check).toEqual({ duplicate_emails: '0', wrong_org: '0', dangling: '0' });
 
-    const em = orm.em.fork();
+    const em = db.orm.em.fork();
     const org = em.create(Organisation, { name: 'Next', category: 'other' });
     await em.flush();
     expect(org.id).toBe(121);

@@ -3,7 +3,7 @@
  * instance's fill, serving (respond.ts: ETag/304, X-Cache, Cache-Status), storing the handler's JSON, and offering
  * an expired entry for stale serving (stale.ts) should the database fail.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Entry } from '../entry';
 import { cacheKey } from '../keys';
 import { tracer } from '../observe';
