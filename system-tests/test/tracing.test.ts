@@ -20,6 +20,7 @@ interface OtlpSpan {
   parentSpanId: string;
   name: string;
   attributes: Record<string, unknown>;
+  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[];
 }
 
 /** An OTLP/HTTP receiver: keeps every export request, decodes the JSON ones into spans. */
@@ -53,7 +54,8 @@ class Receiver {
       const service = attributesOf(resourceSpans.resource?.attributes)['service.name'] as string;
       for (const scope of resourceSpans.scopeSpans ?? []) {
         for (const span of scope.spans ?? []) {
-          this.spans.push({ service, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, attributes: attributesOf(span.attributes) });
+          const links = (span.links ?? []).map((l: any) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attributesOf(l.attributes) })); // eslint-disable-line @typescript-eslint/no-explicit-any
+          this.spans.push({ service, traceId: span.traceId, spanId: span.spanId, parentSpanId: span.parentSpanId ?? '', name: span.name, attributes: attributesOf(span.attributes), links });
         }
       }
     }
@@ -159,6 +161,13 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
     // BullMQ's produce and process spans link them, and the warm-up continues the same trace.
     expect(new Set(spans.map((s) => s.service))).toEqual(new Set(['organisations-api', 'cache-worker']));
     await waitFor(() => spansOf(traceId).some((s) => s.service === 'organisations-api' && s.name === 'GET /api/v1/organisations/:id'), 'the warm-up GET in the same trace');
+    // The worker's invalidation and warm-up spans also link to the write (found from either end in Jaeger).
+    const linksToWrite = (s: OtlpSpan) => s.links.some((l) => l.traceId === traceId && l.attributes['cache.link'] === 'write');
+    expect(linksToWrite(workerInvalidate)).toBe(true);
+    await waitFor(() => spansOf(traceId).some((s) => s.service === 'cache-worker' && s.name === 'cache.warmup'), "the worker's cache.warmup span");
+    const warmup = spansOf(traceId).find((s) => s.service === 'cache-worker' && s.name === 'cache.warmup')!;
+    expect(linksToWrite(warmup)).toBe(true);
+    expect(warmup.attributes['cache.warmup.reason']).toBe('write');
   });
 
   it('a token in the Authorization header, in two ?token= parameters and in a cookie reaches no span and no log line, on an API and on the worker', async () => {
@@ -206,5 +215,63 @@ describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () =
     expect(request.contentType).toBe('application/x-protobuf');
     expect(request.body.includes('organisations-api')).toBe(true);
     expect(request.body.includes('cache.result')).toBe(true);
+  });
+});
+
+describe("a hit's trace leads to its fill, and the fill's to the write before it (OTLP/HTTP, JSON)", () => {
+  // The API alone, no worker: the fill after the write is a client's, in a trace of its own, not a warm-up's.
+  const receiver = new Receiver();
+  let organisations: Running | undefined;
+  beforeAll(async () => {
+    await emptyDatabaseAndQueues();
+    await receiver.start();
+    organisations = await startService('organisations-api', receiver, 'http/json');
+  }, 150_000);
+  afterAll(async () => {
+    await stop(organisations);
+    await receiver.close();
+    await deleteNamespace();
+  });
+
+  const getDetail = async (id: number) => {
+    const res = await fetch(`${organisations!.url}/api/v1/organisations/${id}`, { headers: auth });
+    await res.arrayBuffer();
+    return { cache: res.headers.get('x-cache'), traceId: res.headers.get('traceresponse')!.split('-')[1]! };
+  };
+  /** The exported span `name` of the trace `traceId`. */
+  const spanIn = async (traceId: string, name: string) => {
+    await waitFor(() => receiver.spans.some((s) => s.traceId === traceId && s.name === name), `${name} in trace ${traceId}`);
+    return receiver.spans.find((s) => s.traceId === traceId && s.name === name)!;
+  };
+
+  it("a hit's cache.get links to the fill's cache.set and carries the entry's age; a fill after a write links to the write", async () => {
+    const orm = await createOrm({ databaseUrl: TEST_DATABASE_URL });
+    const [{ id }] = await orm.em.fork().execute<{ id: number }[]>("insert into organisation (name, category) values ('Linked', 'corporate') returning id") as [{ id: number }];
+    await orm.close(true);
+
+    const firstFill = await getDetail(id);
+    const firstHit = await getDetail(id);
+    expect([firstFill.cache, firstHit.cache]).toEqual(['MISS', 'HIT']);
+    const set = await spanIn(firstFill.traceId, 'cache.set');
+    const hit = await spanIn(firstHit.traceId, 'cache.get');
+    expect(hit.links).toEqual([{ traceId: firstFill.traceId, spanId: set.spanId, attributes: { 'cache.link': 'fill' } }]);
+    expect(Number(hit.attributes['cache.age_ms'])).toBeGreaterThanOrEqual(0);
+    // No write came before the first fill: nothing to link to.
+    expect(set.links).toEqual([]);
+
+    const patched = await fetch(`${organisations!.url}/api/v1/organisations/${id}`, {
+      method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Linked Again' }),
+    });
+    expect(patched.status).toBe(200);
+    const writeTrace = patched.headers.get('traceresponse')!.split('-')[1]!;
+    const refill = await getDetail(id);
+    const refillHit = await getDetail(id);
+    expect([refill.cache, refillHit.cache]).toEqual(['MISS', 'HIT']);
+    // hit -> fill -> write: each link names a span that was exported.
+    const refillSet = await spanIn(refill.traceId, 'cache.set');
+    expect((await spanIn(refillHit.traceId, 'cache.get')).links.map((l) => l.spanId)).toEqual([refillSet.spanId]);
+    const [toWrite] = refillSet.links;
+    expect(toWrite).toMatchObject({ traceId: writeTrace, attributes: { 'cache.link': 'write' } });
+    await waitFor(() => receiver.spans.some((s) => s.traceId === writeTrace && s.spanId === toWrite!.spanId), 'the write span the fill links to');
   });
 });

@@ -17,6 +17,10 @@ export interface EntryHeader {
    * while they all still match too. Absent when the response's tags were all known before its data was read.
    */
   p?: Record<string, string>;
+  /** When it was stored (epoch ms): its age, on a hit's span. Absent in entries stored before it was recorded. */
+  a?: number;
+  /** The fill's `cache.set` span, `<trace id>-<span id>`, when it was traced: a hit's span links to it. */
+  s?: string;
   /** Content type. */
   c: string;
   /** Set when the worker's read-driven refill stored it: that refill's id, so its first hit counts as used. */

@@ -10,3 +10,4 @@ export type { Inspection } from './inspect';
 export type { AuditorCounts } from './stats';
 /** Thrown by applyEventOrThrow when Redis does not take an event (code `E_CACHE_UNAVAILABLE`, the failure as `cause`). */
 export { CacheUnavailableError } from './errors';
+export { linkTo } from './trace-links';

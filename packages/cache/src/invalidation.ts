@@ -13,6 +13,7 @@ import { loadScript, runScript } from './lua';
 import { tagAttributes, traced, type Timed } from './observe';
 import type { ReplayableEvent } from './replay';
 import { tokenSuffix, UNREAD_TOKEN_MS } from './tokens';
+import { linkTo, spanRef, WRITE_TRACE_MS } from './trace-links';
 
 /** An event's invalidation done, by this call (`applied`) or an earlier one (`already-applied`), at `appliedAt` (epoch ms). */
 export type AppliedEvent =
@@ -86,6 +87,11 @@ export class Invalidation {
     const { eventId, tags } = event;
     const unique = [...new Set(tags)];
     return traced('cache.invalidate', { ...tagAttributes(unique), 'cache.event_id': eventId }, (span) => {
+      // Applied away from the write (the worker, a replay): link to the write's span, which the event carries.
+      const write = linkTo(event.trace?.traceparent, 'write');
+      if (write) span.addLink(write);
+      // The span fills after this write link to (trace-links.ts): the write's own, or this one in its trace.
+      const writeSpan = write ? event.trace!.traceparent! : spanRef(span) ?? '';
       const marker = keys.applied(eventId, Date.parse(event.occurredAt));
       const runs = chunked(unique);
       // Chunk by chunk, in order: the first that finds the marker (applied already) ends it; the last sets it.
@@ -95,7 +101,7 @@ export class Invalidation {
         for (const [i, run] of runs.entries()) {
           const last = i === runs.length - 1 ? 1 : 0;
           result = await runScript<ScriptAnswer>(redis, APPLY_EVENT, [marker, keys.sequence, ...run.map((t) => keys.tag(t))],
-            [now, appliedMarkerMs, tokenTtlMs, UNREAD_TOKEN_MS, last, ...run.map(tokenSuffix)]);
+            [now, appliedMarkerMs, tokenTtlMs, UNREAD_TOKEN_MS, last, writeSpan, keys.writeSpans, WRITE_TRACE_MS, ...run.map(tokenSuffix)]);
           guard.heard();
           if (result[0] === 0) break;
         }

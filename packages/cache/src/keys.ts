@@ -20,7 +20,8 @@ function canonicalJson(value: unknown): string {
  * - tag tokens and applied-event markers: `{<ns>:tags}:<tag>`, `{<ns>:tags}:~applied:<id>@<ms>`; one hash tag, one
  *   slot, so MGET of an entry's tags, MSET of an invalidation and the apply-event script (marker + tokens) are one command;
  *   so are the tags' reader sets and the readers' markers (`{<ns>:tags}:~readers:<tag>`, `~taken:<reader>`,
- *   `~refilled:<reader>`), so recording a reader and taking an event's readers are one script each;
+ *   `~refilled:<reader>`), so recording a reader and taking an event's readers are one script each; and a traced
+ *   write's span (`{<ns>:tags}:~write:<seq>`), set by the apply-event script;
  * - a refill's used marker `<ns>:<key>:used:<id>`: no hash tag, single-key commands only;
  * - entries `<ns>:<key>`, fill locks `<ns>:<key>:fill` and the stats hash `<ns>:stats`: no hash tag, spread over
  *   the masters, and only ever used by single-key commands (GET, SET, EXISTS, HINCRBY, a one-key EVAL);
@@ -90,6 +91,11 @@ export class CacheKeys {
    */
   get readerMarkers(): string {
     return this.tag('');
+  }
+
+  /** The prefix of a traced write's span, kept under its tokens' seq (`<prefix><seq>`, see trace-links.ts). */
+  get writeSpans(): string {
+    return this.tag('~write:');
   }
 
   /** When a reader's entry was last refilled (see readerMarkers). */

@@ -6,6 +6,8 @@ export interface ReplayableEvent {
   /** With the id, names the event even if ids restart (a restored or truncated outbox). */
   occurredAt: string;
   tags: string[];
+  /** The write's trace context (W3C headers), when it was traced: the invalidation's span links to it. */
+  trace?: Record<string, string> | null;
 }
 
 /** Which page of the events committed since a moment to read: those after `afterId` (by id), at most `limit`. */

@@ -14,12 +14,13 @@ import { inspectEntry, type Inspection } from './inspect';
 import { RedisGuard } from './guard';
 import { Invalidation, type AppliedEvent, type EventApplication } from './invalidation';
 import { chunked } from './chunks';
-import { CacheKeys, LOOKED_UP_AT_FIELD, SEQUENCE_FIELD } from './keys';
+import { CacheKeys, GENERATION_FIELD, LOOKED_UP_AT_FIELD, SEQUENCE_FIELD } from './keys';
 import { loadScript, runScript } from './lua';
 import { FILL_MAX_AGE_MS, tokenSuffix } from './tokens';
 import { lookUp, type Lookup, type LookupContext } from './lookup';
 import { timing, traced, type CacheOperation, type Timed } from './observe';
 import { ReaderLog, type ReaderLogOptions } from './readers';
+import { linkTo, newestSeq, spanRef } from './trace-links';
 import { OutageRecovery } from './recovery';
 import type { ReplayableEvent, ReplaySource } from './replay';
 import { readStats, StatsRecorder, type CacheResult, type CacheStats } from './stats';
@@ -177,17 +178,35 @@ export class ResponseCache {
       const lookedUpAt = Number(versions[LOOKED_UP_AT_FIELD] ?? Date.now());
       if (Date.now() - lookedUpAt > FILL_MAX_AGE_MS) return refused(span, 'slow fill');
       const shown = [...new Set(shows)];
+      const fill = spanRef(span);
       const stored = await this.timed('set', this.guard.run(async () => {
         const p = shown.length > 0 ? await this.shownTokens(shown, versions[SEQUENCE_FIELD] ?? '0') : undefined;
         if (p === null) return null;
-        const header = { e: etagOf(body), f: Date.now() + ttlSeconds * 1_000, t: tokensOf(versions), ...(p ? { p } : {}), c: contentType, ...marks };
-        await this.redis.set(this.keys.entry(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs);
+        const t = tokensOf(versions);
+        const now = Date.now();
+        const header: EntryHeader = { e: etagOf(body), f: now + ttlSeconds * 1_000, t, ...(p ? { p } : {}), c: contentType, a: now, ...(fill ? { s: fill } : {}), ...marks };
+        await Promise.all([
+          this.redis.set(this.keys.entry(key), encodeEntry(header, body), 'PX', ttlSeconds * 1_000 + this.graceMs),
+          fill ? this.linkToWrite(span, t, p).catch(() => undefined) : undefined, // a link is not worth a failed store
+        ]);
         return header;
       }));
       if (!stored.ok) return { state: 'unavailable' };
       if (!stored.value) return refused(span, 'shown tag written since the lookup');
       return { state: 'stored', entry: { header: stored.value, body } };
     });
+  }
+
+  /**
+   * A traced fill's link to the write before it: the newest write to any tag the entry depends on, if that write
+   * was traced and is recent (trace-links.ts). Read beside the entry's SET: no round trip added.
+   */
+  private async linkToWrite(span: Span, t: Record<string, string>, p: Record<string, string> | undefined): Promise<void> {
+    const { [GENERATION_FIELD]: _generation, ...tokens } = t;
+    const seq = newestSeq([...Object.values(tokens), ...Object.values(p ?? {})]);
+    if (seq === 0) return;
+    const write = linkTo(await this.redis.get(`${this.keys.writeSpans}${seq}`), 'write');
+    if (write) span.addLink(write);
   }
 
   /** The current tokens of `tags`, or null when one was written after the lookup that read seq `since`. */

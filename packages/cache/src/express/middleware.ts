@@ -7,6 +7,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Entry } from '../entry';
 import { cacheKey } from '../keys';
 import { tracer } from '../observe';
+import { linkTo } from '../trace-links';
 import type { ResponseCache } from '../response-cache';
 import type { CacheResult } from '../stats';
 import { freshnessLeft, type CacheStatusFwd } from './cache-status';
@@ -55,11 +56,19 @@ export interface CacheMiddlewareContext {
 /** The tags of the rows an entry's data showed (see ResponseCache.store). */
 const shownTagsOf = (entry: Entry): string[] => Object.keys(entry.header.p ?? {});
 
-/** The `cache.get` span of a request: from the lookup until the cache knows what it serves (a wait for another fill included). */
-function startGetSpan(key: string, prefix: string): (result: CacheResult) => void {
+/**
+ * The `cache.get` span of a request: from the lookup until the cache knows what it serves (a wait for another fill
+ * included). A hit's span links to the fill that stored the entry (trace-links.ts) and carries the entry's age.
+ */
+function startGetSpan(key: string, prefix: string): (result: CacheResult, served?: Entry) => void {
   const span = tracer.startSpan('cache.get', { attributes: { 'cache.key': key, 'cache.prefix': prefix } });
-  return (result) => {
+  return (result, served) => {
     span.setAttributes({ 'cache.hit': result === 'hit', 'cache.result': result });
+    if (served) {
+      const fill = linkTo(served.header.s, 'fill');
+      if (fill) span.addLink(fill);
+      if (served.header.a !== undefined) span.setAttribute('cache.age_ms', Math.max(0, Date.now() - served.header.a));
+    }
     span.end();
   };
 }
@@ -97,7 +106,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     const endGet = startGetSpan(key, options.keyPrefix);
     const found = await cache.lookup(key, tags);
     if (found.state === 'hit') {
-      endGet('hit');
+      endGet('hit', found.entry);
       record('hit');
       readers.hit(key, [...tags, ...shownTagsOf(found.entry)], found.entry);
       return sendEntry(req, res, found.entry, hitOf(found.entry));
@@ -130,7 +139,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       const again = await cache.lookup(key, tags);
       if (again.state === 'hit') {
         void cache.releaseFill(key, fill.token);
-        endGet('hit');
+        endGet('hit', again.entry);
         record('hit');
         readers.hit(key, [...tags, ...shownTagsOf(again.entry)], again.entry);
         return sendEntry(req, res, again.entry, hitOf(again.entry));
@@ -142,7 +151,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
       // database without a lock.
       const filled = await cache.waitForFill(key, tags);
       if (filled) {
-        endGet('hit');
+        endGet('hit', filled);
         record('hit');
         readers.hit(key, [...tags, ...shownTagsOf(filled)], filled);
         return sendEntry(req, res, filled, { result: 'hit', status: { fwd, collapsed: true } });
