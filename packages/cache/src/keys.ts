@@ -86,7 +86,7 @@ export class CacheKeys {
   }
 
   /**
-   * The prefix of a reader's markers in the tags' slot: `<prefix>~taken:<reader>` (refilled in this burst of writes)
+   * The prefix of a reader's markers in the tags' slot: `<prefix>~taken:<reader>` (a refill is pending)
    * and `<prefix>~refilled:<reader>` (when its last refill was stored); take-readers.lua builds them from it.
    */
   get readerMarkers(): string {
@@ -96,6 +96,11 @@ export class CacheKeys {
   /** The prefix of a traced write's span, kept under its tokens' seq (`<prefix><seq>`, see trace-links.ts). */
   get writeSpans(): string {
     return this.tag('~write:');
+  }
+
+  /** Set while a reader's refill is pending: the writes meanwhile take it no more (see readerMarkers). */
+  taken(reader: string): string {
+    return `${this.readerMarkers}~taken:${reader}`;
   }
 
   /** When a reader's entry was last refilled (see readerMarkers). */

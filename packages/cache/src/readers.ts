@@ -31,7 +31,10 @@ export interface ReaderLogOptions {
   keepPerTag?: number;
   /** A tag's readers expire this long after its last recorded read, and so do refill markers (default 10 minutes). */
   idleMs?: number;
-  /** A reader is refilled at most once per this window, however many writes invalidate it (default 2 s). */
+  /**
+   * A reader is refilled at most once per burst of writes: from the write that takes it until its refill starts (the
+   * writes meanwhile are all covered by that refill), and at most this long (default 2 s) if the refill never starts.
+   */
   burstMs?: number;
   /** This process records a reader's hits at most once per this long (default 5 s); fills and first hits of a refill always. */
   recordEveryMs?: number;
@@ -75,6 +78,16 @@ export class ReaderLog {
         await runScript(redis, RECORD, run.map((t) => keys.readers(t)), [reader, this.keepPerTag, this.idleMs]);
       }
     });
+  }
+
+  /**
+   * A refill of `reader`'s entry is about to look its entry up: it will read the database after every write taken so
+   * far, so the burst those writes made ends here, and the next write takes the reader again (see take-readers.lua).
+   * Waited for, so the lookup comes after it; Redis unavailable: nothing to do (the marker expires with the burst).
+   */
+  async refillStarts(reader: string): Promise<void> {
+    const { redis, keys, guard } = this.options;
+    await guard.run(() => redis.del(keys.taken(reader)));
   }
 
   /**

@@ -65,6 +65,17 @@ it("takes an event's readers once per burst of writes, newest first, up to the c
   expect((await cache.readers.take([a], 10)).readers).toEqual(['people-api /people?page=2', 'people-api /people/1']);
 });
 
+it('a burst ends when its refill starts: a write after that takes the reader again, the writes before it do not', async () => {
+  const tag = newTag();
+  const reader = 'organisations-api /organisations?category=wholesale';
+  cache.readers.record(reader, [tag], true);
+  await membersOnce(tag, 1);
+  expect((await cache.readers.take([tag], 10)).readers).toEqual([reader]);
+  expect((await cache.readers.take([tag], 10)).readers).toEqual([]); // a second write before the refill: covered by it
+  await cache.readers.refillStarts(reader);
+  expect((await cache.readers.take([tag], 10)).readers).toEqual([reader]); // a write after the refill's lookup
+});
+
 it('a refill nobody read before the next invalidation is wasted (counted once) and not refilled again; one read brings it back', async () => {
   const [a, b] = [newTag(), newTag()];
   const reader = 'organisations-api /organisations?category=advisor&page=2';

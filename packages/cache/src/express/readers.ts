@@ -23,6 +23,10 @@ export interface ReaderTracking {
 export function trackReaders(cache: ResponseCache, tracking: ReaderTracking | undefined, req: Request, roleScoped: boolean) {
   const who = tracking && !roleScoped ? tracking.identify(req) : null;
   return {
+    /** Before the lookup: a refill's lookup ends the burst of writes it covers (ReaderLog.refillStarts). */
+    async beforeLookup(): Promise<void> {
+      if (who?.by === 'refill') await cache.readers.refillStarts(who.reader);
+    },
     /** The request is served `entry` from the cache. */
     hit(key: string, tags: string[], entry: Entry): void {
       if (who?.by !== 'client') return;

@@ -1,6 +1,6 @@
 -- After an event's tags were invalidated: the readers of those tags to refill, newest first, each at most once per
--- burst of writes. A reader is
--- - skipped while its taken marker lives (refilled already in this burst);
+-- burst of writes (from the write that takes it until its refill starts: ReaderLog.refillStarts). A reader is
+-- - skipped while its taken marker lives (a refill is pending, and it will read after this write);
 -- - dropped from the set when its entry was refilled and not read since (the refill's marker is newer than its last
 --   read): that refill is wasted (counted once: the marker is then negated) and nothing is refilled until a client
 --   reads it again;

@@ -6,10 +6,11 @@ import type { WorkerMetrics } from '../metrics';
 export const MAX_REFILLS = 100;
 
 /**
- * A warm-up job with refills waits this long: writes in a burst come within it, so the refill reads after them
- * (the readers are taken once per burst: see ReaderLog).
+ * A warm-up job with refills waits this long, so writes a few milliseconds apart (one client's successive edits)
+ * are covered by one refill: a reader is taken again only once its pending refill has started (see ReaderLog). Short,
+ * since every client read of the entry until the refill is a miss.
  */
-export const REFILL_DELAY_MS = 250;
+export const REFILL_DELAY_MS = 50;
 
 /** What an event's warm-up GETs: its targets (fixed ones first, each path once), how many are refills, and its delay. */
 export interface EventWarmup {
