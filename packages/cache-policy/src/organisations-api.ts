@@ -3,7 +3,7 @@
  * warm-up of each, by the name its route uses (`cached(organisationsApi.views.organisation)`).
  * Tags come from cache-tags.ts, where each write says what it invalidates.
  */
-import { listTags, shownTags } from '@crm/cache/dependencies';
+import { rowsTags } from '@crm/cache/dependencies';
 import { FAMILIES, TAGS } from '@crm/database';
 import { listPage, pageItems, searchPage } from './pages';
 import { CachePrefix } from './prefixes';
@@ -15,16 +15,17 @@ const STARTUP_ORGANISATIONS = 100;
 
 /** The organisations API's views, in the order the worker refills them. */
 export const organisationsApi = apiPolicy('organisations-api', {
-  /** One organisation with its mandats and contacts: which ones (their combinations), and each one shown. */
+  /**
+   * One organisation with all its mandats and contacts: which ones, and any change to any of them (known from the id
+   * before the data is read, so a hit checks its tokens in one round trip).
+   */
   organisation: view('/organisations/:id', {
     prefix: CachePrefix.Organisations, operation: 'detail', ttl: 600,
     tags: ({ params }) => [
       TAGS.organisation(params.id),
-      ...listTags(FAMILIES.mandat, { organisationId: params.id }, []),
-      ...listTags(FAMILIES.person, { organisationId: params.id }, []),
+      ...rowsTags(FAMILIES.mandat, { organisationId: params.id }),
+      ...rowsTags(FAMILIES.person, { organisationId: params.id }),
     ],
-    shows: (_input, result: { mandats: { id: number }[]; contacts: { id: number }[] }) =>
-      [...shownTags(FAMILIES.mandat, result.mandats), ...shownTags(FAMILIES.person, result.contacts)],
     refillAfter: { organisation: writtenUnlessDeleted, mandat: mandatOrganisation },
     warmAtStartup: { ids: `select id from organisation order by updated_at desc, id desc limit ${STARTUP_ORGANISATIONS}` },
   }),

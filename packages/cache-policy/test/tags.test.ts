@@ -32,7 +32,7 @@ describe('the tags of the cached views', () => {
   it('are, for each view, its dependencies (regression)', () => {
     const tags = Object.fromEntries(allViews().map(({ service, name, view: cached }) => [`${service} ${name}`, viewTags(cached)]));
     expect(tags).toEqual({
-      'organisations-api organisation': ['organisation:7', 'mandat#*', 'mandat?organisationId=7#n', 'person#*', 'person?organisationId=7#n'],
+      'organisations-api organisation': ['organisation:7', 'mandat#*', 'mandat?organisationId=7#n', 'mandat?organisationId=7#rows', 'person#*', 'person?organisationId=7#n', 'person?organisationId=7#rows'],
       'organisations-api organisations': ['organisation?category=advisor&isActive=true#n', 'organisation?category=advisor&isActive=true#by:name'],
       'organisations-api organisationSearch': ['organisation~cap'],
       'organisations-api organisationStats': ['organisation#stats'],

@@ -14,7 +14,10 @@
  *   one tag per trigram of the text, `<family>~<trigram>`, and per 1- and 2-character start, `<family>^<start>`;
  *   a search carries the tag of its term's first trigram (or of its start, for 1-2 characters);
  * - `<family>#*`, carried by every page of a `cascaded` family, is for what changes all its rows at once (a cascade
- *   in the database).
+ *   in the database);
+ * - a view showing every row of a combination (an organisation's contacts, unpaged) depends on any change to any of
+ *   them: `<family>?<combination>#rows`, for the combinations the family declares `whole`. Known before the data is
+ *   read, unlike the rows' own tags, so such a view needs no second look at the shown rows' tokens.
  * A change touches the tags of the row before and after it, so a row leaving a combination or a term invalidates
  * it as surely as one entering.
  */
@@ -37,6 +40,8 @@ export interface Family {
   readonly searches: readonly string[];
   /** True when some change touches every row at once (a cascade): its pages then carry `familyTag`. */
   readonly cascaded?: boolean;
+  /** Combinations of filter fields some view shows every row of (see `rowsTags`); each a list of filter fields. */
+  readonly whole?: readonly (readonly string[])[];
 }
 
 /** A term this long or longer matches anywhere in the text; shorter, only its start. */
@@ -74,6 +79,17 @@ export function searchTags(family: Family, term: string): string[] {
 /** The family's tag, for the pages of a family some change touches all at once. */
 const whole = (family: Family) => (family.cascaded ? [familyTag(family)] : []);
 
+/**
+ * What a view showing every row of the combination `filters` depends on (every field of each, no paging): which rows
+ * (membership), and any change to any of them. `filters` must be one of the family's `whole` combinations.
+ */
+export function rowsTags(family: Family, filters: Readonly<Record<string, FieldValue>>): string[] {
+  const fields = Object.keys(filters);
+  const declared = (family.whole ?? []).some((w) => w.length === fields.length && w.every((f) => fields.includes(f)));
+  if (!declared) throw new Error(`${family.name} does not declare the whole combination ${fields.join(', ')}`);
+  return [...listTags(family, filters, []), `${comboKey(family, filters)}#rows`];
+}
+
 /** The tags of the rows a page shows (their ids), read once the page is. */
 export function shownTags(family: Family, rows: readonly { id: number }[]): string[] {
   return rows.map((row) => rowTag(family, row.id));
@@ -95,6 +111,8 @@ export function changeTags(family: Family, id: number, before: Row | null, after
   for (const field of family.sorts) {
     if (before && after && before[field] !== after[field]) for (const combo of new Set([...beforeCombos, ...afterCombos])) tags.add(`${combo}#by:${field}`);
   }
+  // Whole combinations: any change of a row, in the combination it is in before and after.
+  for (const fields of family.whole ?? []) for (const row of [before, after]) if (row) tags.add(`${comboKey(family, pick(row, fields))}#rows`);
   // Terms: the searched texts that changed (all of them for a create or a delete), before and after.
   for (const field of family.searches) {
     if (before && after && before[field] === after[field]) continue;

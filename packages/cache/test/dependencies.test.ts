@@ -1,20 +1,23 @@
 import fc from 'fast-check';
-import { changeTags, fold, listTags, searchTags, shownTags, type Family, type Row } from '../src/dependencies';
+import { changeTags, fold, listTags, rowsTags, searchTags, shownTags, type Family, type Row } from '../src/dependencies';
 
 // The mechanism's promise, checked on random data: whenever a change alters what a page shows (its rows, their
 // order, their fields, its total), the change's tags and the page's tags meet. A reference computes each page the
 // way the database would, before and after the change.
-const FAMILY: Family = { name: 'org', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'], cascaded: true };
+const FAMILY: Family = { name: 'org', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'], cascaded: true, whole: [['category']] };
 
 interface Item { id: number; category: string; isActive: boolean; name: string; revenue: number }
 type Page =
   | { kind: 'list'; filters: Record<string, string | boolean>; sort: 'id' | 'name'; offset: number; limit: number }
-  | { kind: 'search'; term: string; offset: number; limit: number };
+  | { kind: 'search'; term: string; offset: number; limit: number }
+  | { kind: 'whole'; category: string };
 
 const rowOf = (item: Item): Row => ({ category: item.category, isActive: item.isActive, name: item.name });
 
 /** What the page shows: its rows (every field) and its total. */
 function render(items: Item[], page: Page): string {
+  // Every row of a category, with every field (revenue too, which no change's row carries), unpaged.
+  if (page.kind === 'whole') return JSON.stringify(items.filter((i) => i.category === page.category).sort((a, b) => a.id - b.id));
   const matching = page.kind === 'list'
     ? items.filter((i) => Object.entries(page.filters).every(([f, v]) => (i as unknown as Record<string, unknown>)[f] === v))
     : items.filter((i) => (page.term.length >= 3 ? i.name.toLowerCase().includes(page.term.toLowerCase()) : i.name.toLowerCase().startsWith(page.term.toLowerCase())));
@@ -23,6 +26,7 @@ function render(items: Item[], page: Page): string {
 }
 
 function pageTags(items: Item[], page: Page): string[] {
+  if (page.kind === 'whole') return rowsTags(FAMILY, { category: page.category }); // nothing read after the data
   const shown = JSON.parse(render(items, page)) as { rows: Item[] };
   const before = page.kind === 'list' ? listTags(FAMILY, page.filters, page.sort === 'name' ? ['name'] : []) : searchTags(FAMILY, page.term);
   return [...before, ...shownTags(FAMILY, shown.rows)];
@@ -41,6 +45,7 @@ const page: fc.Arbitrary<Page> = fc.oneof(
     offset: fc.nat(4), limit: fc.integer({ min: 1, max: 3 }),
   }),
   fc.record({ kind: fc.constant('search' as const), term: name, offset: fc.nat(2), limit: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({ kind: fc.constant('whole' as const), category }),
 );
 /** A change: the index of the row it touches (or a create), and the new row (null: a delete). */
 const change = fc.record({ target: fc.nat(9), replacement: fc.option(fc.record({ category, isActive: fc.boolean(), name, revenue: fc.nat(3) }), { nil: null }) });
@@ -62,7 +67,9 @@ describe('page dependencies and change tags', () => {
 
   it('a change of a field no page filters, sorts or searches touches only the row\'s own tag', () => {
     const row = { category: 'x', isActive: true, name: 'Acme' };
-    expect(changeTags(FAMILY, 7, row, row)).toEqual(['org:7']);
+    expect(changeTags({ ...FAMILY, whole: [] }, 7, row, row)).toEqual(['org:7']);
+    // ... and, when some view shows every row of its combination, that combination's.
+    expect(changeTags(FAMILY, 7, row, row)).toEqual(['org:7', 'org?category=x#rows']);
   });
 
   it('a create in one category leaves the other category\'s lists alone, and touches its own', () => {

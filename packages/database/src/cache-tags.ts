@@ -11,12 +11,13 @@ import { changeTags, familyTag, rowTag, type Family, type Row } from '@crm/cache
 
 /**
  * The families of rows the cached views show. `cascaded`: an organisation's deletion deletes its mandats and detaches
- * its people and interactions, a person's deletes their interactions (see tagsForChange).
+ * its people and interactions, a person's deletes their interactions (see tagsForChange). `whole`: an organisation's
+ * detail shows all its mandats and contacts.
  */
 export const FAMILIES = {
   organisation: { name: 'organisation', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'] },
-  person: { name: 'person', filters: ['organisationId'], sorts: ['lastName', 'firstName'], searches: ['firstName', 'lastName', 'email'], cascaded: true },
-  mandat: { name: 'mandat', filters: ['organisationId'], sorts: ['startDate'], searches: [], cascaded: true },
+  person: { name: 'person', filters: ['organisationId'], sorts: ['lastName', 'firstName'], searches: ['firstName', 'lastName', 'email'], cascaded: true, whole: [['organisationId']] },
+  mandat: { name: 'mandat', filters: ['organisationId'], sorts: ['startDate'], searches: [], cascaded: true, whole: [['organisationId']] },
   interaction: { name: 'interaction', filters: ['personId', 'organisationId'], sorts: ['occurredAt'], searches: [], cascaded: true },
   produit: { name: 'produit', filters: ['category', 'isActive'], sorts: ['name'], searches: [] },
 } as const satisfies Record<string, Family>;

@@ -38,9 +38,9 @@ describe('which write touches which cached view', () => {
     expect(tagsForChange({ entity: 'organisation', kind: 'updated', id: 3, before: acme, after: acme })).not.toContain(TAGS.family('mandat'));
   });
 
-  it("a person's title change touches only their row (their detail, and the pages and contacts that show them)", () => {
+  it("a person's title change touches only their row (their detail, the pages that show them) and their organisation's contacts", () => {
     const person = ROWS.person({ organisation: 1, firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com' });
-    expect(tagsForChange({ entity: 'person', kind: 'updated', id: 9, before: person, after: person })).toEqual(['person:9']);
+    expect(tagsForChange({ entity: 'person', kind: 'updated', id: 9, before: person, after: person })).toEqual(['person:9', 'person?organisationId=1#rows']);
   });
 
   it('a person moving between organisations changes both contact lists; a deletion deletes their interactions', () => {
@@ -50,9 +50,9 @@ describe('which write touches which cached view', () => {
     expect(tagsForChange({ entity: 'person', kind: 'deleted', id: 9, before: person, after: null })).toContain(TAGS.family('interaction'));
   });
 
-  it("a mandat's status change touches only its row; a new one its organisation's mandats", () => {
+  it("a mandat's status change touches only its row and its organisation's mandats; a new one their membership too", () => {
     const mandat = ROWS.mandat({ organisation: 3, startDate: '2024-01-01' });
-    expect(tagsForChange({ entity: 'mandat', kind: 'updated', id: 6, before: mandat, after: mandat })).toEqual(['mandat:6']);
+    expect(tagsForChange({ entity: 'mandat', kind: 'updated', id: 6, before: mandat, after: mandat })).toEqual(['mandat:6', 'mandat?organisationId=3#rows']);
     expect(tagsForChange({ entity: 'mandat', kind: 'created', id: 6, before: null, after: mandat })).toContain('mandat?organisationId=3#n');
   });
 });
