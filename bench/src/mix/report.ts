@@ -172,7 +172,7 @@ export function markdown(phases: PhaseResult[], results: Verdict[], settings: Se
     }
   }
   lines.push('', '## Our cache\'s invalidations (measured window) and dependency index (at the end of the phase)', '');
-  lines.push('| phase | writes applied | tags invalidated per write, mean / p99 | refills: enqueued, used (read before the next write), wasted | tag tokens (memory) | reader logs (memory) | Redis used_memory (keys in db) |');
+  lines.push('| phase | events applied | tags invalidated per write, mean / p99 | refills: enqueued, used (read before the next write), wasted | tag tokens (memory) | reader logs (memory) | Redis used_memory (keys in db) |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const p of phases) {
     const i = p.invalidation;
