@@ -37,8 +37,8 @@ export async function scrape(url: string): Promise<Scrape> {
 const total = (scrapes: Scrape[], name: string) =>
   scrapes.reduce((sum, s) => sum + s.samples.filter((x) => x.name === name).reduce((t, x) => t + x.value, 0), 0);
 
-/** A counter's increase from the `before` scrapes to the `after` ones (a process's counters only grow while it runs). */
-export const counterDelta = (before: Scrape[], after: Scrape[], name: string) => total(after, name) - total(before, name);
+/** A counter's increase from the `before` scrapes to the `after` ones (0 if a scrape failed: counters only grow). */
+export const counterDelta = (before: Scrape[], after: Scrape[], name: string) => Math.max(0, total(after, name) - total(before, name));
 
 /** A histogram's cumulative buckets (upper bound, count), count and sum, summed over scrapes. */
 interface Histogram { buckets: [number, number][]; count: number; sum: number }
@@ -57,14 +57,16 @@ function histogram(scrapes: Scrape[], name: string): Histogram {
   return { buckets: [...byBound].sort((a, b) => a[0] - b[0]), count: total(scrapes, `${name}_count`), sum: total(scrapes, `${name}_sum`) };
 }
 
-/** A histogram's observations between the `before` and `after` scrapes (bucket by bucket). */
+/** A histogram's observations between the `before` and `after` scrapes (bucket by bucket; none if a scrape failed). */
 export function histogramDelta(before: Scrape[], after: Scrape[], name: string): Histogram {
-  const start = new Map(histogram(before, name).buckets);
+  const start = histogram(before, name);
   const end = histogram(after, name);
+  if (end.count < start.count) return { buckets: [], count: 0, sum: 0 };
+  const startBuckets = new Map(start.buckets);
   return {
-    buckets: end.buckets.map(([bound, count]) => [bound, count - (start.get(bound) ?? 0)]),
-    count: end.count - total(before, `${name}_count`),
-    sum: end.sum - total(before, `${name}_sum`),
+    buckets: end.buckets.map(([bound, count]) => [bound, count - (startBuckets.get(bound) ?? 0)]),
+    count: end.count - start.count,
+    sum: end.sum - start.sum,
   };
 }
 
