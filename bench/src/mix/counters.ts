@@ -5,6 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { createOrm } from '@crm/database';
+import { log } from '../util';
 import type { InvalidationFigures } from './figures';
 
 /** The benchmark's own database connection (one, for pg_stat reads). */
@@ -21,24 +22,30 @@ export async function dbTransactions(pg: Pg): Promise<{ xacts: number; tupReturn
 /** One scrape of a service's /metrics: every sample as its name, its labels as written and its value. */
 export interface Scrape { samples: { name: string; labels: string; value: number }[] }
 
-/** Scrapes `url`/metrics; no samples when it does not answer (the figures drawn from it are then 0 or null). */
-export async function scrape(url: string): Promise<Scrape> {
-  try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-    const samples = [...text.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/gm)]
-      .map((m) => ({ name: m[1]!, labels: m[2] ?? '', value: Number(m[3]) }));
-    return { samples };
-  } catch {
-    return { samples: [] };
+/** Scrapes `url`/metrics, twice at most; null (and a line saying why) when it does not answer. */
+export async function scrape(url: string): Promise<Scrape | null> {
+  let why = '';
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`status ${res.status}`);
+      const samples = [...(await res.text()).matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/gm)]
+        .map((m) => ({ name: m[1]!, labels: m[2] ?? '', value: Number(m[3]) }));
+      return { samples };
+    } catch (error) {
+      why = (error as Error).message;
+    }
   }
+  log(`   ${url}/metrics did not answer (${why}): its figures are left out`);
+  return null;
 }
 
 /** A counter's total over its series, summed over scrapes (several processes). */
 const total = (scrapes: Scrape[], name: string) =>
   scrapes.reduce((sum, s) => sum + s.samples.filter((x) => x.name === name).reduce((t, x) => t + x.value, 0), 0);
 
-/** A counter's increase from the `before` scrapes to the `after` ones (0 if a scrape failed: counters only grow). */
-export const counterDelta = (before: Scrape[], after: Scrape[], name: string) => Math.max(0, total(after, name) - total(before, name));
+/** A counter's increase from the `before` scrapes to the `after` ones. */
+export const counterDelta = (before: Scrape[], after: Scrape[], name: string) => total(after, name) - total(before, name);
 
 /** A histogram's cumulative buckets (upper bound, count), count and sum, summed over scrapes. */
 interface Histogram { buckets: [number, number][]; count: number; sum: number }
@@ -57,11 +64,10 @@ function histogram(scrapes: Scrape[], name: string): Histogram {
   return { buckets: [...byBound].sort((a, b) => a[0] - b[0]), count: total(scrapes, `${name}_count`), sum: total(scrapes, `${name}_sum`) };
 }
 
-/** A histogram's observations between the `before` and `after` scrapes (bucket by bucket; none if a scrape failed). */
+/** A histogram's observations between the `before` and `after` scrapes (bucket by bucket). */
 export function histogramDelta(before: Scrape[], after: Scrape[], name: string): Histogram {
   const start = histogram(before, name);
   const end = histogram(after, name);
-  if (end.count < start.count) return { buckets: [], count: 0, sum: 0 };
   const startBuckets = new Map(start.buckets);
   return {
     buckets: end.buckets.map(([bound, count]) => [bound, count - (startBuckets.get(bound) ?? 0)]),
@@ -76,8 +82,9 @@ export function quantile({ buckets, count }: Histogram, p: number): number | nul
   return buckets.find(([, c]) => c >= p * count)?.[0] ?? null;
 }
 
-/** p50/p99 of the worker's invalidation lag histogram over the window between two scrapes of it. */
-export function lagQuantiles(before: Scrape, after: Scrape): { count: number; p50Ms: number | null; p99Ms: number | null } {
+/** p50/p99 of the worker's invalidation lag histogram over the window between two scrapes of it (none without both). */
+export function lagQuantiles(before: Scrape | null, after: Scrape | null): { count: number; p50Ms: number | null; p99Ms: number | null } {
+  if (!before || !after) return { count: 0, p50Ms: null, p99Ms: null };
   const lag = histogramDelta([before], [after], 'cache_invalidation_lag_seconds');
   const ms = (q: number | null) => (q === null ? null : Number.isFinite(q) ? q * 1000 : Infinity);
   return { count: lag.count, p50Ms: ms(quantile(lag, 0.5)), p99Ms: ms(quantile(lag, 0.99)) };
@@ -89,12 +96,19 @@ export async function redisMemory(redis: Redis): Promise<{ usedMemoryBytes: numb
   return { usedMemoryBytes: Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0), keysDb: await redis.dbsize() };
 }
 
+/** One scrape of each process of a phase's stack (null: it did not answer). */
+export interface StackScrape { apis: (Scrape | null)[]; worker: Scrape | null }
+
+const complete = (s: StackScrape): s is { apis: Scrape[]; worker: Scrape } => s.worker !== null && s.apis.every((a) => a !== null);
+
 /**
  * Our cache's invalidations over the window between two scrapes of the APIs and the worker: tags per applied event
  * that had a token (`cache_invalidated_tags`, observed by whichever process applied the event: the write's API, else
- * the worker), and the read-driven refills enqueued and wasted (worker) and used (the APIs, summed).
+ * the worker), and the read-driven refills enqueued and wasted (worker) and used (the APIs, summed). Null when a
+ * process did not answer one of the scrapes.
  */
-export function invalidationFigures(before: { apis: Scrape[]; worker: Scrape }, after: { apis: Scrape[]; worker: Scrape }): InvalidationFigures {
+export function invalidationFigures(before: StackScrape, after: StackScrape): InvalidationFigures | null {
+  if (!complete(before) || !complete(after)) return null;
   const tags = histogramDelta([...before.apis, before.worker], [...after.apis, after.worker], 'cache_invalidated_tags');
   return {
     events: tags.count,

@@ -96,7 +96,7 @@ export interface PhaseResult {
   invalidationLag: { count: number; p50Ms: number | null; p99Ms: number | null };
   freshness: Freshness;
   redis: { usedMemoryBytes: number; keysDb: number };
-  /** Our cache's phases only (null for no cache and the peers). */
+  /** Our cache's phases only (null for no cache and the peers; invalidation also when a process's /metrics did not answer). */
   invalidation: InvalidationFigures | null;
   dependencyIndex: DependencyIndex | null;
   /** Peak resident memory of each process of the phase (MiB). */

@@ -177,12 +177,14 @@ export function markdown(phases: PhaseResult[], results: Verdict[], settings: Se
   for (const p of phases) {
     const i = p.invalidation;
     const d = p.dependencyIndex;
+    // n/a: not our cache; '-': ours, but a process's /metrics did not answer.
+    const none = p.cache === 'ours' ? '-' : 'n/a';
     const cells = [
-      i ? n(i.events) : 'n/a',
-      i ? `${i.tagsPerEvent.mean ?? '-'} / ${i.tagsPerEvent.p99 ?? '-'}` : 'n/a',
-      i ? `${n(i.refills.enqueued)}, ${n(i.refills.used)}, ${n(i.refills.wasted)}` : 'n/a',
-      d ? `${n(d.tagTokens.keys)} (${mib(d.tagTokens.bytes)})` : 'n/a',
-      d ? `${n(d.readerLogs.keys)} (${mib(d.readerLogs.bytes)})` : 'n/a',
+      i ? n(i.events) : none,
+      i ? `${i.tagsPerEvent.mean ?? '-'} / ${i.tagsPerEvent.p99 ?? '-'}` : none,
+      i ? `${n(i.refills.enqueued)}, ${n(i.refills.used)}, ${n(i.refills.wasted)}` : none,
+      d ? `${n(d.tagTokens.keys)} (${mib(d.tagTokens.bytes)})` : none,
+      d ? `${n(d.readerLogs.keys)} (${mib(d.readerLogs.bytes)})` : none,
     ];
     lines.push(`| ${p.phase} | ${cells.join(' | ')} | ${mib(p.redis.usedMemoryBytes)} (${n(p.redis.keysDb)}) |`);
   }
