@@ -50,6 +50,26 @@ export const SWEEP_CLASSES = ['org list', 'org search', 'org stats'] as const;
 
 export interface SweepFigures { rps: number; p50Ms: number; p99Ms: number; hitRate: number | null; errors: number }
 
+/**
+ * Our cache's invalidations over the measured window (the increase of the services' /metrics from its start to the
+ * phase's end; see counters.ts). A tag stands for the entries stored under it: the cache keeps no reverse index, so
+ * entries are not counted one by one.
+ */
+export interface InvalidationFigures {
+  /** Events applied (writes, each counted once by the process that applied it). */
+  events: number;
+  /** Per applied event, its tags that had a token (an entry may depend on them): mean, and p99 as its bucket's upper bound. */
+  tagsPerEvent: { mean: number | null; p99: number | null };
+  /** Read-driven refill targets enqueued (worker), refills first read by a client before the next write (APIs), refills invalidated unread (worker). */
+  refills: { enqueued: number; used: number; wasted: number };
+}
+
+/** Our cache's dependency index at the end of a phase: tag tokens, and apart the reader logs (keys.ts). */
+export interface DependencyIndex {
+  tagTokens: { keys: number; bytes: number; sampled: number };
+  readerLogs: { keys: number; bytes: number; sampled: number };
+}
+
 export interface PhaseResult {
   phase: string;
   cache: CacheKind;
@@ -76,6 +96,9 @@ export interface PhaseResult {
   invalidationLag: { count: number; p50Ms: number | null; p99Ms: number | null };
   freshness: Freshness;
   redis: { usedMemoryBytes: number; keysDb: number };
+  /** Our cache's phases only (null for no cache and the peers; invalidation also when a process's /metrics did not answer). */
+  invalidation: InvalidationFigures | null;
+  dependencyIndex: DependencyIndex | null;
   /** Peak resident memory of each process of the phase (MiB). */
   peakRssMiB: Record<string, number | null>;
   outage?: { kind: 'hang' | 'kill'; seconds: number; requests: number; non2xx: number; errors: number; p50Ms: number; p99Ms: number; maxMs: number };

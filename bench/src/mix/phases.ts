@@ -1,7 +1,8 @@
 /**
  * The phases of `npm run bench` and how one runs: a fresh stack (./stack.ts), the freshness checker
  * throughout, a warm-up, then the measured mix (with our cache Redis hung or killed for its middle third in
- * the outage phases) or the connection phase, the read-only sweep, and the servers' counters.
+ * the outage phases) or the connection phase, the read-only sweep, and the servers' counters (those of /metrics as
+ * their increase over the measured window, the sweep included).
  */
 import type autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
@@ -13,7 +14,7 @@ import { JWT_SECRET, NAMESPACE } from '../environment';
 import { PEERS, type Peer } from '../peers';
 import { benchRedis, type BenchRedisServer } from '../redis';
 import { log, sleep } from '../util';
-import { dbTransactions, lagQuantiles, redisMemory, type Pg } from './counters';
+import { dbTransactions, dependencyIndex, invalidationFigures, lagQuantiles, redisMemory, scrape, type Pg } from './counters';
 import type { CacheKind, Freshness, PhaseResult } from './figures';
 import { startFreshness } from './freshness';
 import { classFigures, connectionFigures, hitRateOf, latencyOf, newRecorder, outageFigures, round, runMix } from './recorder';
@@ -112,7 +113,9 @@ export async function runPhase(plan: PhasePlan, { redis, ownRedis, pg, orgId, pe
         runMix(orgUrl, ORG_CONNECTIONS, WARMUP, orgPicker, reader, editor, warm),
         runMix(peopleUrl, PEOPLE_CONNECTIONS, WARMUP, peoplePicker, reader, editor, warm),
       ]);
-      const db0 = await dbTransactions(pg);
+      // The services' counters run from their start: the window's figures are their increase from here.
+      const scrapeStack = async () => ({ apis: await Promise.all([scrape(orgUrl), scrape(peopleUrl)]), worker: await scrape(workerUrl) });
+      const [db0, metrics0] = await Promise.all([dbTransactions(pg), scrapeStack()]);
       const t0 = performance.now();
       const rec = newRecorder(seen);
       let connections: PhaseResult['connections'];
@@ -158,8 +161,9 @@ export async function runPhase(plan: PhasePlan, { redis, ownRedis, pg, orgId, pe
       freshnessResult = await freshness.stop();
       const sweepFigures = plan.outage || plan.connections ? undefined : await sweep(orgUrl, reader);
       await sleep(500);
-      const lag = await lagQuantiles(workerUrl);
+      const metrics1 = await scrapeStack();
       const mem = await redisMemory(redis);
+      const ours = plan.cache === 'ours';
       const processes = Object.fromEntries(['organisations-api', 'people-api', 'cache-worker'].map((name, i) => [name, peakRssMiB(children[i]?.pid) ?? null]));
 
       const { classes, all } = classFigures(rec, elapsed, plan.cache !== 'none');
@@ -181,9 +185,11 @@ export async function runPhase(plan: PhasePlan, { redis, ownRedis, pg, orgId, pe
         dbTransactionsPerRequest: perRequest(db1.xacts - db0.xacts, 3),
         dbTuplesReturnedPerRequest: perRequest(db1.tupReturned - db0.tupReturned),
         dbTuplesFetchedPerRequest: perRequest(db1.tupFetched - db0.tupFetched),
-        invalidationLag: lag,
+        invalidationLag: lagQuantiles(metrics0.worker, metrics1.worker),
         freshness: freshnessResult,
         redis: mem,
+        invalidation: ours ? invalidationFigures(metrics0, metrics1) : null,
+        dependencyIndex: ours ? await dependencyIndex(redis, NAMESPACE) : null,
         peakRssMiB: processes,
         ...(sweepFigures ? { sweep: sweepFigures } : {}),
         ...(connections ? { connections } : {}),

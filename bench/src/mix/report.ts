@@ -37,6 +37,7 @@ const NOTE = [
   'Per-class req/s in a closed-loop mix follows the mix weights, so per-class ratios track the overall one; the read-only sweep measures list, search and stats alone (32 connections, a few URLs each, after one second of fills).',
   'apicache and bentocache are wired into the same routes with the same tags and the same write path (bench/src/peers.ts), each as its documentation shows; the worker\'s warm-up runs for them too.',
   'The outage phases stop our cache Redis (own redis-server) for the middle third of the measured window: SIGSTOP (a hung server) or SIGKILL and a restart, empty.',
+  'Our cache\'s invalidation figures are the increase of the services\' /metrics over the measured window (the sweep included): tags invalidated per write counts, per applied event, its tags that had a token (an entry may depend on them; the cache keeps no reverse index, so a tag stands for the entries stored under it), p99 as its histogram bucket\'s upper bound; refills are the worker\'s read-driven refill targets enqueued, those a client read before the next write (both APIs) and those invalidated unread. The dependency index is counted at the end of the phase by SCAN of the tags\' slot: tag tokens and reader logs, each with MEMORY USAGE of up to 1,000 extrapolated.',
   'The connection phase holds one keep-alive connection per user, reading details with 45-60 s think time (autocannon cannot open more connections than requests per second).',
 ].join(' ');
 
@@ -52,6 +53,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 /** `31.5% of 52.0% (0.61)`: a hit rate, its repeat ceiling and their ratio; `- of 52.0%` without a cache. */
 const ofCeiling = (hit: number | null, ceiling: number) => `${hit === null ? '-' : pct(hit)} of ${pct(ceiling)}${hit !== null && ceiling > 0 ? ` (${(hit / ceiling).toFixed(2)})` : ''}`;
 const n = (x: number) => x.toLocaleString('en');
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 /** The targets of issue 6 and the seed guide, each with its figure and ratio; pass null = for information. */
 export function verdicts(phases: PhaseResult[]): Verdict[] {
@@ -168,6 +170,23 @@ export function markdown(phases: PhaseResult[], results: Verdict[], settings: Se
     for (const cls of SWEEP_CLASSES) {
       lines.push(`| ${cls} | ${swept.map((p) => { const s = p.sweep![cls]; return s ? `${n(s.rps)} req/s, ${s.p50Ms} / ${s.p99Ms}${s.hitRate === null ? '' : ` · ${pct(s.hitRate)} hits`}${s.errors ? ` · ${s.errors} errors` : ''}` : '-'; }).join(' | ')} |`);
     }
+  }
+  lines.push('', '## Our cache\'s invalidations (measured window) and dependency index (at the end of the phase)', '');
+  lines.push('| phase | events applied | tags invalidated per write, mean / p99 | refills: enqueued, used (read before the next write), wasted | tag tokens (memory) | reader logs (memory) | Redis used_memory (keys in db) |');
+  lines.push('|---|---|---|---|---|---|---|');
+  for (const p of phases) {
+    const i = p.invalidation;
+    const d = p.dependencyIndex;
+    // n/a: not our cache; '-': ours, but a process's /metrics did not answer.
+    const none = p.cache === 'ours' ? '-' : 'n/a';
+    const cells = [
+      i ? n(i.events) : none,
+      i ? `${i.tagsPerEvent.mean ?? '-'} / ${i.tagsPerEvent.p99 ?? '-'}` : none,
+      i ? `${n(i.refills.enqueued)}, ${n(i.refills.used)}, ${n(i.refills.wasted)}` : none,
+      d ? `${n(d.tagTokens.keys)} (${mib(d.tagTokens.bytes)})` : none,
+      d ? `${n(d.readerLogs.keys)} (${mib(d.readerLogs.bytes)})` : none,
+    ];
+    lines.push(`| ${p.phase} | ${cells.join(' | ')} | ${mib(p.redis.usedMemoryBytes)} (${n(p.redis.keysDb)}) |`);
   }
   lines.push('', '## Peak resident memory per process (MiB)', '', '| phase | organisations-api | people-api | cache-worker |', '|---|---|---|---|');
   for (const p of phases) lines.push(`| ${p.phase} | ${p.peakRssMiB['organisations-api'] ?? '-'} | ${p.peakRssMiB['people-api'] ?? '-'} | ${p.peakRssMiB['cache-worker'] ?? '-'} |`);

@@ -15,9 +15,14 @@ import type { ReplayableEvent } from './replay';
 import { tokenSuffix, UNREAD_TOKEN_MS } from './tokens';
 import { linkTo, spanRef, WRITE_TRACE_MS } from './trace-links';
 
-/** An event's invalidation done, by this call (`applied`) or an earlier one (`already-applied`), at `appliedAt` (epoch ms). */
+/**
+ * An event's invalidation done, by this call (`applied`) or an earlier one (`already-applied`), at `appliedAt` (epoch ms).
+ * `invalidatedTags`: how many of the event's tags already had a token, so a live entry may have depended on them (a
+ * reader's first token, or a write's: a write's to a tag nobody read lives a minute, for the fills in flight); the others
+ * got a short-lived one. With no reverse index, a tag stands for the entries stored under it: they are not counted.
+ */
 export type AppliedEvent =
-  | { state: 'applied'; appliedAt: number }
+  | { state: 'applied'; appliedAt: number; invalidatedTags: number }
   | { state: 'already-applied'; appliedAt: number };
 
 /** What the write path's application did: done, or owed by this process until Redis takes it. */
@@ -25,8 +30,11 @@ export type EventApplication = AppliedEvent | { state: 'owed' };
 
 const APPLY_EVENT = loadScript('apply-event');
 const SET_TOKENS = loadScript('set-tokens');
-/** The apply-event script's answer: 1 and now when applied now, 0 and when it was when applied before. */
-type ScriptAnswer = [number, string];
+/**
+ * The apply-event script's answer: 1, now and how many of the chunk's tags had a token when applied now; 0 and when
+ * it was when applied before.
+ */
+type ScriptAnswer = [1, string, number] | [0, string];
 
 /** Pause between a write's retries of its invalidation (see owedWaitMs). */
 const WRITE_RETRY_MS = 50;
@@ -45,6 +53,8 @@ export interface InvalidationOptions {
   owedWaitMs: number;
   /** Tags Redis did not take: owed by this process until it does. */
   owe: (tags: string[]) => void;
+  /** Told, for each event this process applies now, how many of its tags had a token (see AppliedEvent). */
+  countInvalidated?: (tags: number) => void;
 }
 
 /** Applies events' invalidations and sets new tokens (see the opening comment). */
@@ -56,7 +66,7 @@ export class Invalidation {
     return this.applying(event, async (call, span, tags) => {
       const first = await this.options.timed('invalidate', this.options.guard.run(call));
       const result = first.ok ? first : await this.retryWrite(call, span);
-      if (result.ok) return applied(result.value, span);
+      if (result.ok) return this.applied(result.value, span);
       span.setAttribute('cache.owed', true);
       this.options.owe(tags);
       return { state: 'owed' };
@@ -67,7 +77,7 @@ export class Invalidation {
   applyOrThrow(event: ReplayableEvent): Promise<AppliedEvent> {
     return this.applying(event, async (call, span) => {
       const result = await this.options.timed('invalidate', this.options.guard.run(call));
-      if (result.ok) return applied(result.value, span);
+      if (result.ok) return this.applied(result.value, span);
       throw this.options.guard.unavailable(result.cause);
     });
   }
@@ -95,20 +105,32 @@ export class Invalidation {
       const marker = keys.applied(eventId, Date.parse(event.occurredAt));
       const runs = chunked(unique);
       // Chunk by chunk, in order: the first that finds the marker (applied already) ends it; the last sets it.
-      const call = async () => {
+      const call = async (): Promise<ScriptAnswer> => {
         const now = Date.now();
         let result: ScriptAnswer = [0, ''];
+        let invalidated = 0;
         for (const [i, run] of runs.entries()) {
           const last = i === runs.length - 1 ? 1 : 0;
           result = await runScript<ScriptAnswer>(redis, APPLY_EVENT, [marker, keys.sequence, ...run.map((t) => keys.tag(t))],
             [now, appliedMarkerMs, tokenTtlMs, UNREAD_TOKEN_MS, last, writeSpan, keys.writeSpans, WRITE_TRACE_MS, ...run.map(tokenSuffix)]);
           guard.heard();
           if (result[0] === 0) break;
+          invalidated += result[2];
         }
-        return result;
+        // The whole event's count (every chunk's), with the last chunk's answer.
+        return result[0] === 1 ? [1, result[1], invalidated] : result;
       };
       return settle(call, span, unique);
     });
+  }
+
+  /** The script's answer as an AppliedEvent, noted on the span (false when the event had been applied already) and counted. */
+  private applied(answer: ScriptAnswer, span: Span): AppliedEvent {
+    span.setAttribute('cache.applied_now', answer[0] === 1);
+    if (answer[0] === 0) return { state: 'already-applied', appliedAt: Number(answer[1]) };
+    span.setAttribute('cache.invalidated_tags', answer[2]);
+    this.options.countInvalidated?.(answer[2]);
+    return { state: 'applied', appliedAt: Number(answer[1]), invalidatedTags: answer[2] };
   }
 
   /**
@@ -138,10 +160,4 @@ export class Invalidation {
     span.setAttribute('cache.retries', attempts);
     return { ok: false, cause };
   }
-}
-
-/** The script's answer as an AppliedEvent, noted on the span (false when the event had been applied already). */
-function applied([now, at]: ScriptAnswer, span: Span): AppliedEvent {
-  span.setAttribute('cache.applied_now', now === 1);
-  return { state: now === 1 ? 'applied' : 'already-applied', appliedAt: Number(at) };
 }

@@ -58,6 +58,11 @@ export interface ResponseCacheOptions {
   /** Times each operation against Redis (for `cache_operation_duration_seconds`). */
   observe?: (operation: CacheOperation, seconds: number) => void;
   /**
+   * Told, for each event this process applies now (the write's, the worker's or a replay's, never one applied
+   * already), how many of its tags had a token: those live entries may depend on (for `cache_invalidated_tags`).
+   */
+  countInvalidated?: (tags: number) => void;
+  /**
    * How long a write retries an invalidation Redis did not take before it answers with the invalidation owed
    * (default 1 s). Only this process may have lost Redis (its connection dropped the command, its view of a
    * cluster is stale, it reconnects later than the others after an outage) while other replicas already serve
@@ -127,6 +132,7 @@ export class ResponseCache {
       appliedMarkerMs: options.appliedMarkerMs ?? 15 * 60_000,
       owedWaitMs: options.owedWaitMs ?? 1_000,
       owe: (tags) => this.recovery.owe(tags),
+      ...(options.countInvalidated ? { countInvalidated: options.countInvalidated } : {}),
     });
     this.recovery = new OutageRecovery({
       redis, logger, keys, guard,

@@ -21,7 +21,7 @@ it('an event invalidates its tags once: a second application (the worker after t
   const first = await cache.lookup('organisations:detail:a', tags);
   expect(first.state).toBe('miss');
   const e = event('41', tags);
-  expect(await cache.applyEvent(e)).toEqual({ state: 'applied', appliedAt: expect.any(Number) });
+  expect(await cache.applyEvent(e)).toEqual({ state: 'applied', appliedAt: expect.any(Number), invalidatedTags: 2 });
   const after = await cache.lookup('organisations:detail:a', tags);
   if (after.state !== 'miss') throw new Error('expected a miss');
   // An entry stored with the tokens read after the event stays valid when the same event comes again.
@@ -33,6 +33,25 @@ it('an event invalidates its tags once: a second application (the worker after t
   expect((await cache.applyEvent(event('42', ['organisations']))).state).toBe('applied');
   expect((await cache.lookup('organisations:detail:a', tags)).state).toBe('miss');
   expect(observed).toEqual(expect.arrayContaining(['get', 'set', 'invalidate']));
+});
+
+it('an applied event counts its tags live entries may depend on: one an entry was stored under, not one never read', async () => {
+  const counted: number[] = [];
+  const counting = caches.newCache({ countInvalidated: (tags) => counted.push(tags) });
+  const key = 'people:detail:counted';
+  const found = await counting.lookup(key, ['person:1', 'people']);
+  if (found.state !== 'miss') throw new Error(`expected a miss, got ${found.state}`);
+  await counting.store(key, Buffer.from('{"v":1}'), 'application/json', found.versions, 60);
+  const e = event('c1', ['person:1', 'person:never-read']);
+  expect(await counting.applyEvent(e)).toEqual({ state: 'applied', appliedAt: expect.any(Number), invalidatedTags: 1 });
+  // Applied again (the worker after the write): nothing invalidated, nothing counted.
+  expect(await counting.applyEventOrThrow(e)).toEqual({ state: 'already-applied', appliedAt: expect.any(Number) });
+  // Over several chunks (500 tags a script call): every chunk's count. 520 tags read, 80 never.
+  const read = Array.from({ length: 520 }, (_, i) => `interaction:${i}`);
+  expect((await counting.lookup('interactions:list:counted', read)).state).toBe('miss');
+  const unread = Array.from({ length: 80 }, (_, i) => `interaction:unread-${i}`);
+  expect(await counting.applyEventOrThrow(event('c2', [...unread, ...read]))).toMatchObject({ state: 'applied', invalidatedTags: 520 });
+  expect(counted).toEqual([1, 520]);
 });
 
 it('the same row id with another commit time is another event (ids restart after a restore or a truncate)', async () => {

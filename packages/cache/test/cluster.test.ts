@@ -123,7 +123,7 @@ describe('the cache on a Redis Cluster', () => {
     }
     // One event over the tags of entries on three masters: one script call in the tags' slot.
     const event = outbox.record([...new Set([...keys.values()].flatMap(tagsOf))]);
-    expect(await a.cache.applyEvent(event)).toEqual({ state: 'applied', appliedAt: expect.any(Number) });
+    expect(await a.cache.applyEvent(event)).toEqual({ state: 'applied', appliedAt: expect.any(Number), invalidatedTags: keys.size + 1 });
     for (const replica of [a, b]) {
       for (const key of keys.values()) expect((await replica.cache.lookup(key, tagsOf(key))).state).toBe('miss');
     }

@@ -46,7 +46,10 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
         ...(options.namespace ? { namespace: options.namespace } : {}),
         ...(options.statsFlushMs ? { statsFlushMs: options.statsFlushMs } : {}),
         replay: (since, page) => eventsSince(orm.em.fork(), since, page),
-        ...(options.metrics ? { observe: (operation, seconds) => options.metrics!.observeCacheOperation(operation, seconds) } : {}),
+        ...(options.metrics ? {
+          observe: (operation, seconds) => options.metrics!.observeCacheOperation(operation, seconds),
+          countInvalidated: (tags) => options.metrics!.observeInvalidatedTags(tags),
+        } : {}),
       })
     : null;
   if (cacheRedis && options.checkEvictionPolicy) cacheRedis.once('ready', () => void checkCacheEvictionPolicy(cacheRedis, logger));

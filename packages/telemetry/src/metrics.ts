@@ -10,6 +10,7 @@ export class ServiceMetrics {
   readonly cacheOperationDuration: Histogram<'operation'>;
   readonly cacheRefills: Counter;
   readonly cacheRefillsUsed: Counter;
+  readonly cacheInvalidatedTags: Histogram;
 
   constructor(readonly service: string) {
     this.registry.setDefaultLabels({ service });
@@ -56,6 +57,14 @@ export class ServiceMetrics {
       help: 'Read-driven refills hit by a client before the next write invalidated them (counted once across replicas)',
       registers: [this.registry],
     });
+    // Observed by whichever process applied the event (the write's API, else the worker or a replay), so once per
+    // event across processes. A tag stands for the entries stored under it: the cache keeps no reverse index to count them.
+    this.cacheInvalidatedTags = new Histogram({
+      name: 'cache_invalidated_tags',
+      help: 'Tags per applied event that live entries depended on (had a token when the event replaced it)',
+      buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [this.registry],
+    });
   }
 
   /** Counts one cached route's outcome (`hit`, `miss`, `stale`, `bypass`, `error`). */
@@ -66,6 +75,11 @@ export class ServiceMetrics {
   /** Counts a read-driven refill stored (`done`) or first hit before the next write (`used`). */
   countRefill(kind: 'done' | 'used'): void {
     (kind === 'done' ? this.cacheRefills : this.cacheRefillsUsed).inc();
+  }
+
+  /** Observes an event this process applied: how many of its tags had a token (entries may depend on them). */
+  observeInvalidatedTags(tags: number): void {
+    this.cacheInvalidatedTags.observe(tags);
   }
 
   /** Times one cache operation against Redis (`get`, `set`, `invalidate`). */

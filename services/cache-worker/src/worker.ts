@@ -77,6 +77,7 @@ export class CacheWorker {
       logger,
       ...(options.namespace ? { namespace: options.namespace } : {}),
       observe: (operation, seconds) => options.metrics.observeCacheOperation(operation, seconds),
+      countInvalidated: (tags) => options.metrics.observeInvalidatedTags(tags),
     });
     this.queueRedis = createRedis(options.queueRedisUrl, 'probe', { logger, name: 'cache-worker:queue-probe' });
     const { connection, close } = createQueueConnection(options.queueRedisUrl, logger, 'cache-worker:queue');

@@ -48,6 +48,16 @@ it('/metrics is Prometheus text and its counters move with requests', async () =
   expect(delta('cache_operation_duration_seconds_count', { operation: 'set' })).toBe(1);
 });
 
+it("counts a write's invalidated tags once: the tags entries were stored under (cache_invalidated_tags)", async () => {
+  await request(h.app).get('/api/v1/produits').set(h.auth('reader')).expect(200); // an entry under the list's tags
+  const before = await scrape();
+  await request(h.app).post('/api/v1/produits').set(h.auth('editor')).send({ name: 'Counted fund', category: 'bond' }).expect(201);
+  const after = await scrape();
+  const delta = (name: string) => value(after, name, {}) - value(before, name, {});
+  expect(delta('cache_invalidated_tags_count')).toBe(1); // the write applied its event
+  expect(delta('cache_invalidated_tags_sum')).toBeGreaterThanOrEqual(1); // at least the list's tag had a token
+});
+
 it('labels errors with the same route pattern as successes, and unknown paths with one fixed label', async () => {
   // Only the request histogram's counts: the whole exposition is checked above.
   const counts = async () => new Map([...(await request(h.app).get('/metrics')).text.matchAll(

@@ -9,16 +9,20 @@
 -- KEYS: marker, seq counter, then tag keys (one slot).
 -- ARGV: now, marker TTL, token TTL, short token TTL, 1 for the last chunk, the write's span ('' when untraced),
 -- the write-span key prefix, its TTL, then one random suffix per tag.
--- Returns {1, now} when applied now, {0, when} when the marker says it was applied already.
+-- Returns {1, now, n} when applied now, n the chunk's tags that had a token (those an entry may depend on, the
+-- ones this invalidation may invalidate something through); {0, when} when the marker says it was applied already.
 local done = redis.call('GET', KEYS[1])
 if done then return {0, done} end
 local seq = redis.call('INCR', KEYS[2])
+local had = 0
 for i = 3, #KEYS do
   local token = seq .. ':' .. ARGV[i + 6]
-  if not redis.call('SET', KEYS[i], token, 'PX', ARGV[3], 'XX') then
+  if redis.call('SET', KEYS[i], token, 'PX', ARGV[3], 'XX') then
+    had = had + 1
+  else
     redis.call('SET', KEYS[i], token, 'PX', ARGV[4])
   end
 end
 if ARGV[6] ~= '' then redis.call('SET', ARGV[7] .. seq, ARGV[6], 'PX', ARGV[8]) end
 if ARGV[5] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-return {1, ARGV[1]}
+return {1, ARGV[1], had}
