@@ -168,7 +168,7 @@ describe('the cache on a Redis Cluster', () => {
     const applied = await write;
     // The write answered: from now on no replica may serve version 1.
     expect((await b.cache.lookup(key, tags)).state).toBe('miss');
-    expect(applied).toEqual({ state: 'applied', appliedAt: expect.any(Number) });
+    expect(applied).toEqual({ state: 'applied', appliedAt: expect.any(Number), invalidatedTags: 1 });
   });
 
   it('fill locks work per key on any master', async () => {
