@@ -195,21 +195,28 @@ describe('traces exported over OTLP/HTTP (JSON)', () => {
   });
 });
 
-describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () => {
+/** The organisations API alone, exporting to a receiver of the describe block's own with `protocol`. */
+function useApiAlone(protocol: string, before: () => Promise<void> = async () => undefined) {
   const receiver = new Receiver();
-  let organisations: Running | undefined;
+  const running: { api?: Running } = {};
   beforeAll(async () => {
+    await before();
     await receiver.start();
-    organisations = await startService('organisations-api', receiver, 'http/protobuf');
+    running.api = await startService('organisations-api', receiver, protocol);
   }, 150_000);
   afterAll(async () => {
-    await stop(organisations);
+    await stop(running.api);
     await receiver.close();
     await deleteNamespace();
   });
+  return { receiver, running };
+}
+
+describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () => {
+  const { receiver, running } = useApiAlone('http/protobuf');
 
   it('sends protobuf export requests that carry the cache spans', async () => {
-    await fetch(`${organisations!.url}/api/v1/produits`, { headers: auth });
+    await fetch(`${running.api!.url}/api/v1/produits`, { headers: auth });
     await waitFor(() => receiver.requests.some((r) => r.body.includes('cache.get')), 'a protobuf export with a cache.get span');
     const request = receiver.requests.find((r) => r.body.includes('cache.get'))!;
     expect(request.contentType).toBe('application/x-protobuf');
@@ -220,21 +227,10 @@ describe('traces exported over OTLP/HTTP (protobuf, the default protocol)', () =
 
 describe("a hit's trace leads to its fill, and the fill's to the write before it (OTLP/HTTP, JSON)", () => {
   // The API alone, no worker: the fill after the write is a client's, in a trace of its own, not a warm-up's.
-  const receiver = new Receiver();
-  let organisations: Running | undefined;
-  beforeAll(async () => {
-    await emptyDatabaseAndQueues();
-    await receiver.start();
-    organisations = await startService('organisations-api', receiver, 'http/json');
-  }, 150_000);
-  afterAll(async () => {
-    await stop(organisations);
-    await receiver.close();
-    await deleteNamespace();
-  });
+  const { receiver, running } = useApiAlone('http/json', emptyDatabaseAndQueues);
 
   const getDetail = async (id: number) => {
-    const res = await fetch(`${organisations!.url}/api/v1/organisations/${id}`, { headers: auth });
+    const res = await fetch(`${running.api!.url}/api/v1/organisations/${id}`, { headers: auth });
     await res.arrayBuffer();
     return { cache: res.headers.get('x-cache'), traceId: res.headers.get('traceresponse')!.split('-')[1]! };
   };
@@ -259,7 +255,7 @@ describe("a hit's trace leads to its fill, and the fill's to the write before it
     // No write came before the first fill: nothing to link to.
     expect(set.links).toEqual([]);
 
-    const patched = await fetch(`${organisations!.url}/api/v1/organisations/${id}`, {
+    const patched = await fetch(`${running.api!.url}/api/v1/organisations/${id}`, {
       method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Linked Again' }),
     });
     expect(patched.status).toBe(200);
