@@ -103,7 +103,7 @@ export function cacheResponse(ctx: CacheMiddlewareContext, options: CacheRespons
     const tags = options.tags(input as { params: any; query: any }); // eslint-disable-line @typescript-eslint/no-explicit-any
     const readers = trackReaders(cache, ctx.readers, req, vary !== undefined);
 
-    await readers.beforeLookup();
+    if (readers.beforeLookup) await readers.beforeLookup();
     const endGet = startGetSpan(key, options.keyPrefix);
     const found = await cache.lookup(key, tags);
     if (found.state === 'hit') {

@@ -23,10 +23,11 @@ export interface ReaderTracking {
 export function trackReaders(cache: ResponseCache, tracking: ReaderTracking | undefined, req: Request, roleScoped: boolean) {
   const who = tracking && !roleScoped ? tracking.identify(req) : null;
   return {
-    /** Before the lookup: a refill's lookup ends the burst of writes it covers (ReaderLog.refillStarts). */
-    async beforeLookup(): Promise<void> {
-      if (who?.by === 'refill') await cache.readers.refillStarts(who.reader);
-    },
+    /**
+     * A refill's step before its lookup, which ends the burst of writes it covers (ReaderLog.refillStarts); null
+     * for any other request, so a client's hit awaits nothing more.
+     */
+    beforeLookup: who?.by === 'refill' ? () => cache.readers.refillStarts(who.reader) : null,
     /** The request is served `entry` from the cache. */
     hit(key: string, tags: string[], entry: Entry): void {
       if (who?.by !== 'client') return;
