@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { invalidationJobId, QUEUES, warmupJobId } from '@crm/jobs';
+import { invalidationJobId, JOB_OPTIONS, QUEUES, warmupJobId } from '@crm/jobs';
 import { waitFor } from '@crm/testing';
-import { startStack, type Stack } from './stack';
+import { hangingServer, startStack, type Stack } from './stack';
 
 // Read-driven refills: after a write, the worker refills the invalidated entries clients read recently, once per
 // burst of writes, so the next read of a hot view is a hit; through the real outbox, BullMQ, worker and APIs.
@@ -91,4 +91,22 @@ it('a burst of writes refills each entry once; a refill nobody read before the n
   expect(after.data.targets.map((t: { path: string }) => t.path)).not.toContain(page);
   await waitFor(async () => (await stats()).wasted > before.wasted, 'the wasted refill counted');
   expect(refillsOf(page)).toBe(1);
+});
+
+it('warm-up jobs waiting on a slow API do not hold the others back: a refill that queues lands after the reads it was for', async () => {
+  const slow = await hangingServer();
+  const apiUrls = s.worker!['options'].apiUrls;
+  const real = apiUrls['organisations-api'];
+  apiUrls['organisations-api'] = slow.url;
+  try {
+    // More jobs than invalidation runs at once (8): all of them are waiting on the API together.
+    const jobs = Array.from({ length: 24 }, (_, i) => `slow-api-${i}`);
+    await Promise.all(jobs.map((jobId, i) => s.queues.warmup.add('warmup', { reason: 'startup', targets: [{ service: 'organisations-api', path: `/organisations/${i + 1}` }] }, { ...JOB_OPTIONS, jobId })));
+    await waitFor(() => slow.held() === jobs.length, `all ${jobs.length} warm-up GETs in flight at once`);
+    slow.release();
+    await Promise.all(jobs.map((jobId) => s.completed(s.queues.warmup, jobId)));
+  } finally {
+    apiUrls['organisations-api'] = real;
+    await slow.close();
+  }
 });

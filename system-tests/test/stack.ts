@@ -247,13 +247,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 /** An HTTP server that never answers until released: a warm-up job against it stays active. */
-export async function hangingServer(): Promise<{ url: string; release: () => void; close: () => Promise<void> }> {
+export async function hangingServer(): Promise<{ url: string; held: () => number; release: () => void; close: () => Promise<void> }> {
   const held: ((value: void) => void)[] = [];
   const { server, url } = await listen((_req: IncomingMessage, res: ServerResponse) => {
     new Promise<void>((resolve) => held.push(resolve)).then(() => res.end('{}'));
   });
   return {
     url,
+    held: () => held.length,
     release: () => held.splice(0).forEach((r) => r()),
     close: async () => {
       held.splice(0).forEach((r) => r());

@@ -18,7 +18,7 @@ import { dbTransactions, dependencyIndex, invalidationFigures, lagQuantiles, red
 import type { CacheKind, Freshness, PhaseResult } from './figures';
 import { startFreshness } from './freshness';
 import { classFigures, connectionFigures, hitRateOf, latencyOf, newRecorder, outageFigures, round, runMix } from './recorder';
-import { CONNECTION_USERS, DURATION, ONLY_PHASES, ORG_CONNECTIONS, OWN_REDIS, OWN_REDIS_PORT, PEER_DB, PEOPLE_CONNECTIONS, WARMUP } from './settings';
+import { CONNECTION_USERS, DURATION, MIX_ONLY, ONLY_PHASES, ORG_CONNECTIONS, OWN_REDIS, OWN_REDIS_PORT, PEER_DB, PEOPLE_CONNECTIONS, WARMUP } from './settings';
 import { startStack } from './stack';
 import { sweep } from './sweep';
 import { organisationsMix, peopleMix } from './workload';
@@ -46,7 +46,9 @@ export function phasePlan(): PhasePlan[] {
   }
   phases.push({ name: `ours, ${CONNECTION_USERS.toLocaleString('en')} connections`, cache: 'ours', connections: true });
   const only = ONLY_PHASES;
-  return only ? phases.filter((p) => only.some((o) => p.name === o || p.name.startsWith(`${o},`) || (o === 'connections' && p.connections))) : phases;
+  const chosen = only ? phases.filter((p) => only.some((o) => p.name === o || p.name.startsWith(`${o},`) || (o === 'connections' && p.connections))) : phases;
+  // BENCH_MIX_ONLY: the mix phases alone (no outage, no connection phase), for quick side-by-side runs.
+  return MIX_ONLY ? chosen.filter((p) => !p.outage && !p.connections) : chosen;
 }
 
 /** What every phase runs against: the cache Redis (and our own server of it, if any), the database, the id samplers. */

@@ -33,3 +33,4 @@ export const FRESHNESS_WRITE_MS = positiveNumber('BENCH_FRESHNESS_WRITE_MS', 200
 export const FRESHNESS_PAGE_MS = positiveNumber('BENCH_FRESHNESS_PAGE_MS', 250);
 /** Only the phases named here (comma-separated names or their first word before a comma, or `connections`). */
 export const ONLY_PHASES = process.env.BENCH_PHASES?.split(',').map((x) => x.trim());
+export const MIX_ONLY = process.env.BENCH_MIX_ONLY === 'true';

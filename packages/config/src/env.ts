@@ -156,6 +156,11 @@ export const envSchema = z
     ORGANISATIONS_API_URL: httpUrl.optional(),
     PEOPLE_API_URL: httpUrl.optional(),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    /**
+     * Warm-up jobs a worker runs at once. Higher than WORKER_CONCURRENCY: a warm-up job waits on the APIs, and a refill
+     * that queues behind others lands after the reads it was meant to serve.
+     */
+    WARMUP_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
     /** How long a job's lock lasts without renewal: a killed worker's job is taken over after about this long. */
     WORKER_LOCK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     WARMUP_ON_START: booleanString.default(true),

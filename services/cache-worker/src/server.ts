@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     failedJobs: settings.failedJobs,
     namespace: env.CACHE_NAMESPACE,
     concurrency: env.WORKER_CONCURRENCY,
+    warmupConcurrency: env.WARMUP_CONCURRENCY,
     lockMs: env.WORKER_LOCK_MS,
     warmupOnStart: env.WARMUP_ON_START,
     outboxRetentionHours: env.OUTBOX_RETENTION_HOURS,

@@ -25,7 +25,10 @@ export interface CacheWorkerOptions {
   failedJobs?: KeepJobs;
   /** The cache's key namespace (tests use their own). */
   namespace?: string;
+  /** Invalidation jobs run at once (default 8). */
   concurrency?: number;
+  /** Warm-up jobs run at once (default 64): each waits on an API's answers, and a late refill is a wasted one. */
+  warmupConcurrency?: number;
   /** Job lock: a killed worker's active job is taken over by another worker after about this long. */
   lockMs?: number;
   warmupOnStart?: boolean;
@@ -105,7 +108,7 @@ export class CacheWorker {
     this.workers = [
       new Worker(QUEUES.invalidation, invalidationProcessor({ cache: this.cache, warmupQueue: warmupToken ? this.queues.warmup : null, metrics, logger }), workerOptions),
       // Without a token there is nothing to warm with: no warm-up jobs are taken (nor enqueued, above).
-      ...(warmupToken ? [new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, token: warmupToken, metrics, logger }), workerOptions)] : []),
+      ...(warmupToken ? [new Worker(QUEUES.warmup, warmupProcessor({ apiUrls: options.apiUrls, token: warmupToken, metrics, logger }), { ...workerOptions, concurrency: options.warmupConcurrency ?? 64 })] : []),
     ];
     if (!warmupToken) logger.warn('warm-up is off: WARMUP_TOKEN is not set (invalidation runs; caches fill on first read)');
     for (const worker of this.workers) {

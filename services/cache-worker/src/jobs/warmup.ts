@@ -99,6 +99,8 @@ async function runTargets(deps: WarmupDeps, job: Job, data: WarmupJob): Promise<
     notFound: results.filter((r) => r.status === 404).length,
     failed: failures.length,
     durationMs: Math.round(performance.now() - started),
+    // How long the job waited for a free worker slot beyond its delay: refills that wait land after the reads they were for.
+    queuedMs: Math.max(0, (job.processedOn ?? job.timestamp) - job.timestamp - (job.opts.delay ?? 0)),
   }, 'warm-up job done');
   if (refused) {
     const { url, status } = refused as { url: string; status: number };
