@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { CacheWorker, buildWorkerApp, SERVICE as WORKER_SERVICE, type CacheWorkerOptions } from '@crm/cache-worker';
 import { parseEnv, type Env } from '@crm/config';
-import { createOrm, type MikroORM } from '@crm/database';
+import { configureSortOrder, createOrm, type MikroORM } from '@crm/database';
 import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database/testing';
 import { mintToken, type Role } from '@crm/http';
 import { createQueueConnection, openQueue, QUEUES } from '@crm/jobs';
@@ -108,6 +108,7 @@ async function listen(app: Express | ((req: IncomingMessage, res: ServerResponse
 
 async function startApi(kind: 'organisations' | 'people', env: Env, namespace: string, targets: Targets): Promise<ApiInstance> {
   const orm = await createOrm({ databaseUrl: env.DATABASE_URL, poolMax: 5 });
+  await configureSortOrder(orm); // as an API process does at start
   const runtime = createApiRuntime({
     orm, logger, namespace, statsFlushMs: STATS_FLUSH_MS, relayPollMs: 200,
     cacheRedisUrl: targets.cache,

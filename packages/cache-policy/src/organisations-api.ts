@@ -5,7 +5,7 @@
  */
 import { rowsTags } from '@crm/cache/dependencies';
 import { FAMILIES, TAGS } from '@crm/database';
-import { listPage, pageItems, searchPage } from './pages';
+import { listItems, listPage, pageItems, searchPage } from './pages';
 import { CachePrefix } from './prefixes';
 import { anyWrite, mandatOrganisation, writtenUnlessDeleted } from './refills';
 import { apiPolicy, view } from './view';
@@ -32,7 +32,7 @@ export const organisationsApi = apiPolicy('organisations-api', {
   organisations: view('/organisations', {
     prefix: CachePrefix.Organisations, operation: 'list', ttl: 300,
     tags: listPage(FAMILIES.organisation, ({ query }) => ({ category: query.category as string | undefined, isActive: query.activeOnly === false ? undefined : true })),
-    shows: pageItems(FAMILIES.organisation),
+    shows: listItems(FAMILIES.organisation),
     refillAfter: { organisation: anyWrite },
     warmAtStartup: true,
   }),
@@ -66,7 +66,7 @@ export const organisationsApi = apiPolicy('organisations-api', {
   produits: view('/produits', {
     prefix: CachePrefix.Produits, operation: 'list',
     tags: listPage(FAMILIES.produit, ({ query }) => ({ category: query.category as string | undefined, isActive: query.activeOnly === true ? true : undefined })),
-    shows: pageItems(FAMILIES.produit),
+    shows: listItems(FAMILIES.produit),
     refillAfter: { produit: anyWrite },
     warmAtStartup: true,
   }),

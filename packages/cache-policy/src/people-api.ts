@@ -5,7 +5,7 @@
  */
 import { rowTag } from '@crm/cache/dependencies';
 import { FAMILIES, TAGS } from '@crm/database';
-import { listPage, pageItems, searchPage } from './pages';
+import { listItems, listPage, pageItems, searchPage } from './pages';
 import { CachePrefix } from './prefixes';
 import { anyWrite, writtenUnlessDeleted } from './refills';
 import { apiPolicy, view } from './view';
@@ -25,7 +25,7 @@ export const peopleApi = apiPolicy('people-api', {
   people: view('/people', {
     prefix: CachePrefix.People, operation: 'list',
     tags: listPage(FAMILIES.person, ({ query }) => ({ organisationId: query.organisationId as number | undefined }), PEOPLE_SORTS),
-    shows: pageItems(FAMILIES.person),
+    shows: listItems(FAMILIES.person, PEOPLE_SORTS),
     refillAfter: { person: anyWrite },
   }),
   peopleSearch: view('/people/search', {

@@ -7,7 +7,9 @@
  * - which rows it holds, and its total, change only with the membership of its filter combination (a create, a
  *   delete, a change to a filter field): one tag per combination, `<family>?<field>=<value>&...#n`;
  * - their order changes with a changed value of a mutable sort field (`name`; ids and creation times never change):
- *   `<family>?<combination>#by:<field>`, carried only by pages sorted on it;
+ *   `<family>?<combination>#by:<field>`, carried only by pages sorted on it; or, where the database orders the
+ *   family's text sort key by bytes, only with a move that overlaps the page's range of keys (see the sort-key
+ *   ranges below: a rename far from a page leaves it alone);
  * - what it shows of each row changes with that row: the row's own tag `<family>:<id>`, known once the page is read
  *   (the cache reads those tokens when it stores the page: see ResponseCache.store);
  * - a search for a term changes only when a row whose searched text contains (or contained) the term changes:
@@ -42,6 +44,11 @@ export interface Family {
   readonly cascaded?: boolean;
   /** Combinations of filter fields some view shows every row of (see `rowsTags`); each a list of filter fields. */
   readonly whole?: readonly (readonly string[])[];
+  /**
+   * The text field that leads the sort key made of `sorts` (e.g. `lastName` of last name, first name): pages sorted
+   * on that key depend on their range of it (see `rangeTags`) where the database orders it by bytes.
+   */
+  readonly rangeField?: string;
 }
 
 /** A term this long or longer matches anywhere in the text; shorter, only its start. */
@@ -67,7 +74,9 @@ export function listTags(family: Family, filters: Readonly<Record<string, FieldV
   const unknown = Object.keys(filters).filter((f) => !family.filters.includes(f));
   if (unknown.length > 0) throw new Error(`${family.name} is not filtered by ${unknown.join(', ')}`);
   const combo = comboKey(family, filters);
-  return [...whole(family), `${combo}#n`, ...sortedBy.filter((f) => family.sorts.includes(f)).map((f) => `${combo}#by:${f}`)];
+  // A page sorted by range depends on its range of keys instead, once read (`pageRangeTags`).
+  const order = sortedByRange(family, sortedBy) ? [] : sortedBy.filter((f) => family.sorts.includes(f)).map((f) => `${combo}#by:${f}`);
+  return [...whole(family), `${combo}#n`, ...order];
 }
 
 /** What a search page for `term` depends on before its data is read (see the opening comment). */
@@ -107,9 +116,13 @@ export function changeTags(family: Family, id: number, before: Row | null, after
   // Membership: a combination the row enters or leaves (all of them for a create or a delete).
   const kept = new Set(beforeCombos.filter((c) => afterCombos.includes(c)));
   for (const combo of [...beforeCombos, ...afterCombos]) if (!kept.has(combo)) tags.add(`${combo}#n`);
-  // Order: a sort field whose value changed, in every combination the row is in before or after.
+  // Order: a sort field whose value changed, in every combination the row is in before or after; and the range of
+  // keys the row moves across (every replica's pages, coarse or ranged, see the change).
   for (const field of family.sorts) {
     if (before && after && before[field] !== after[field]) for (const combo of new Set([...beforeCombos, ...afterCombos])) tags.add(`${combo}#by:${field}`);
+  }
+  if (family.rangeField && before && after && family.sorts.some((f) => before[f] !== after[f])) {
+    for (const tag of moveTags(family, before[family.rangeField] ?? null, after[family.rangeField] ?? null)) tags.add(tag);
   }
   // Whole combinations: any change of a row, in the combination it is in before and after.
   for (const fields of family.whole ?? []) for (const row of [before, after]) if (row) tags.add(`${comboKey(family, pick(row, fields))}#rows`);
@@ -122,6 +135,98 @@ export function changeTags(family: Family, id: number, before: Row | null, after
     }
   }
   return [...tags];
+}
+
+/**
+ * Sort-key ranges. A page sorted on a family's text sort key shows the rows whose key lies between its first row's and
+ * its last's; a change of the key moves the row between its old and new key, and changes the page only if that move
+ * overlaps the page's range (the row enters, leaves or crosses it: crossing shifts an offset page by one row).
+ * Keys are taken at the granularity of their first two UTF-8 bytes (a leaf; null sorts last, as PostgreSQL puts it
+ * ascending), which keeps the order wherever the database compares the field by bytes (C collation). Two ranges of
+ * leaves are matched through their dyadic intervals (a segment tree over the leaves): each range is covered by at most
+ * 2 x 17 intervals, and two ranges overlap exactly when an interval of one contains an interval of the other. So a
+ * page depends on `D` of each interval of its cover and `A` of each of their ancestors, and a move touches `A` of each
+ * interval of its cover and `D` of each of their ancestors and themselves: O(log leaves) tags on either side.
+ */
+const LEAF_LEVELS = 17;
+const NULL_LEAF = 1 << 16;
+
+/** Families whose range field the database orders by bytes, as this process found at start (`setByteOrdered`). */
+const byteOrdered = new Set<string>();
+
+/**
+ * Says which families' range fields the database compares by bytes (their column's collation is C or C.UTF-8): their
+ * pages depend on ranges of keys from then on. Called once at start, before serving. Changes touch range tags
+ * whatever this says, so replicas that disagree still invalidate each other's pages.
+ */
+export function setByteOrdered(families: readonly string[]): void {
+  byteOrdered.clear();
+  for (const family of families) byteOrdered.add(family);
+}
+
+/** Whether a page sorted on `sortedBy` depends on its range of keys (rather than on every change of the sort fields). */
+function sortedByRange(family: Family, sortedBy: readonly string[]): boolean {
+  return family.rangeField !== undefined && sortedBy[0] === family.rangeField && byteOrdered.has(family.name);
+}
+
+/** The leaf of a key: its first two UTF-8 bytes, big-endian (a shorter key pads with 0, which sorts first). */
+export function leafOf(value: FieldValue): number {
+  if (value === null) return NULL_LEAF;
+  const bytes = Buffer.from(String(value), 'utf8');
+  return ((bytes[0] ?? 0) << 8) | (bytes[1] ?? 0);
+}
+
+/** The dyadic intervals (level, index at that level) that exactly cover leaves `from`..`to`. */
+function cover(from: number, to: number): [number, number][] {
+  const intervals: [number, number][] = [];
+  let lo = Math.min(from, to);
+  let hi = Math.max(from, to) + 1;
+  for (let level = 0; lo < hi; level++, lo >>= 1, hi >>= 1) {
+    if (lo & 1) intervals.push([level, lo++]);
+    if (hi & 1) intervals.push([level, --hi]);
+  }
+  return intervals;
+}
+
+/** The intervals containing `interval`, itself included when `self`. */
+function ancestors([level, index]: [number, number], self: boolean): [number, number][] {
+  const out: [number, number][] = self ? [[level, index]] : [];
+  for (let up = level + 1; up <= LEAF_LEVELS; up++) out.push([up, index >> (up - level)]);
+  return out;
+}
+
+const intervalTag = (family: Family, kind: 'A' | 'D', [level, index]: [number, number]) =>
+  `${family.name}#by:${family.rangeField}@${kind}${level}.${index.toString(36)}`;
+
+/** What a page whose keys run from `first` to `last` (its first and last rows', either order) depends on. */
+export function rangeTags(family: Family, first: FieldValue, last: FieldValue): string[] {
+  const tags = new Set<string>();
+  for (const interval of cover(leafOf(first), leafOf(last))) {
+    tags.add(intervalTag(family, 'D', interval));
+    for (const up of ancestors(interval, false)) tags.add(intervalTag(family, 'A', up));
+  }
+  return [...tags];
+}
+
+/** What a row whose key moves from `before` to `after` touches. */
+export function moveTags(family: Family, before: FieldValue, after: FieldValue): string[] {
+  const tags = new Set<string>();
+  for (const interval of cover(leafOf(before), leafOf(after))) {
+    tags.add(intervalTag(family, 'A', interval));
+    for (const up of ancestors(interval, true)) tags.add(intervalTag(family, 'D', up));
+  }
+  return [...tags];
+}
+
+/**
+ * The range tags of a page sorted on `sortedBy` showing `rows` (in order; each with the range field), read once the
+ * page is: none unless the page is sorted by range (see `listTags`), or when it is empty (a move changes no empty page:
+ * it leaves every total as it is).
+ */
+export function pageRangeTags(family: Family, sortedBy: readonly string[], rows: readonly Readonly<Record<string, unknown>>[]): string[] {
+  if (!sortedByRange(family, sortedBy) || rows.length === 0) return [];
+  const key = (row: Readonly<Record<string, unknown>>) => (row[family.rangeField!] ?? null) as FieldValue;
+  return rangeTags(family, key(rows[0]!), key(rows.at(-1)!));
 }
 
 /** The term tags of a searched text: each of its trigrams, and its 1- and 2-character starts. */

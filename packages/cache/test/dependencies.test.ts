@@ -1,10 +1,12 @@
 import fc from 'fast-check';
-import { changeTags, fold, listTags, rowsTags, searchTags, shownTags, type Family, type Row } from '../src/dependencies';
+import {
+  changeTags, fold, leafOf, listTags, moveTags, pageRangeTags, rangeTags, rowsTags, searchTags, setByteOrdered, shownTags, type Family, type FieldValue, type Row,
+} from '../src/dependencies';
 
 // The mechanism's promise, checked on random data: whenever a change alters what a page shows (its rows, their
 // order, their fields, its total), the change's tags and the page's tags meet. A reference computes each page the
 // way the database would, before and after the change.
-const FAMILY: Family = { name: 'org', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'], cascaded: true, whole: [['category']] };
+const FAMILY: Family = { name: 'org', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'], cascaded: true, whole: [['category']], rangeField: 'name' };
 
 interface Item { id: number; category: string; isActive: boolean; name: string; revenue: number }
 type Page =
@@ -28,8 +30,9 @@ function render(items: Item[], page: Page): string {
 function pageTags(items: Item[], page: Page): string[] {
   if (page.kind === 'whole') return rowsTags(FAMILY, { category: page.category }); // nothing read after the data
   const shown = JSON.parse(render(items, page)) as { rows: Item[] };
-  const before = page.kind === 'list' ? listTags(FAMILY, page.filters, page.sort === 'name' ? ['name'] : []) : searchTags(FAMILY, page.term);
-  return [...before, ...shownTags(FAMILY, shown.rows)];
+  const sortedBy = page.kind === 'list' && page.sort === 'name' ? ['name'] : [];
+  const before = page.kind === 'list' ? listTags(FAMILY, page.filters, sortedBy) : searchTags(FAMILY, page.term);
+  return [...before, ...shownTags(FAMILY, shown.rows), ...(page.kind === 'list' ? pageRangeTags(FAMILY, sortedBy, shown.rows as unknown as Record<string, unknown>[]) : [])];
 }
 
 const letters = fc.constantFrom('a', 'b', 'B', 'c', 'É', 'é', '%');
@@ -50,7 +53,14 @@ const page: fc.Arbitrary<Page> = fc.oneof(
 /** A change: the index of the row it touches (or a create), and the new row (null: a delete). */
 const change = fc.record({ target: fc.nat(9), replacement: fc.option(fc.record({ category, isActive: fc.boolean(), name, revenue: fc.nat(3) }), { nil: null }) });
 
-describe('page dependencies and change tags', () => {
+describe.each([
+  ['coarse: every change of the sort field', false],
+  // The reference sorts by UTF-16 code units: the same order as UTF-8 bytes for these letters (no surrogates).
+  ['ranges: the database orders names by bytes', true],
+])('page dependencies and change tags (%s)', (_order, byteOrdered) => {
+  beforeAll(() => setByteOrdered(byteOrdered ? [FAMILY.name] : []));
+  afterAll(() => setByteOrdered([]));
+
   it('a change that alters a page always touches one of the page\'s tags', () => {
     fc.assert(fc.property(items, page, change, (before, viewed, { target, replacement }) => {
       const existing = before[target];
@@ -64,6 +74,9 @@ describe('page dependencies and change tags', () => {
       expect(pageTags(before, viewed).filter((t) => touched.has(t))).not.toEqual([]);
     }), { numRuns: 5_000 });
   });
+});
+
+describe('page dependencies and change tags', () => {
 
   it('a change of a field no page filters, sorts or searches touches only the row\'s own tag', () => {
     const row = { category: 'x', isActive: true, name: 'Acme' };
@@ -91,5 +104,37 @@ describe('page dependencies and change tags', () => {
     expect(fold('AbC%_')).toBe('abc%_');
     expect(fold('Émile')).toBe('~mile');
     expect(fold('\u212a')).toBe('k');
+  });
+
+  it('a page sorted by name, where names compare by bytes, is left alone by a rename far from its range and not by one into it', () => {
+    setByteOrdered([FAMILY.name]);
+    try {
+      const page = [...listTags(FAMILY, { category: 'x' }, ['name']), ...pageRangeTags(FAMILY, ['name'], [{ name: 'Acme' }, { name: 'Apex' }])];
+      expect(page).not.toContain('org?category=x#by:name'); // no coarse order tag
+      const rename = (from: string, to: string) => new Set(changeTags(FAMILY, 9, { category: 'x', isActive: true, name: from }, { category: 'x', isActive: true, name: to }));
+      const meets = (tags: Set<string>) => page.some((t) => tags.has(t));
+      expect(meets(rename('Mango', 'Melon'))).toBe(false);
+      expect(meets(rename('Mango', 'Aqua'))).toBe(false); // after its last row, still after it
+      expect(meets(rename('Mango', 'Adam'))).toBe(true); // enters the page
+      expect(meets(rename('Aaron', 'Zed'))).toBe(true); // crosses it: every row of an offset page moves up one
+      expect(meets(rename('Acme', 'Acme'.toLowerCase()))).toBe(true); // leaves it
+    } finally {
+      setByteOrdered([]);
+    }
+  });
+
+  it('two ranges of keys share a tag exactly when they overlap (leaves: the first two UTF-8 bytes; null last)', () => {
+    const key: fc.Arbitrary<FieldValue> = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', 'b', 'Z', ' ', '~', '\u00e9', '\u{1F600}'), maxLength: 3 }),
+      fc.constant(null),
+    );
+    fc.assert(fc.property(key, key, key, key, (first, last, from, to) => {
+      const [a, b] = [leafOf(first), leafOf(last)].sort((x, y) => x - y);
+      const [c, d] = [leafOf(from), leafOf(to)].sort((x, y) => x - y);
+      const page = new Set(rangeTags(FAMILY, first, last));
+      expect(moveTags(FAMILY, from, to).some((t) => page.has(t))).toBe(a! <= d! && c! <= b!);
+    }), { numRuns: 20_000 });
+    expect(leafOf(null)).toBeGreaterThan(leafOf('\u{10FFFF}'));
+    expect(leafOf('A')).toBeLessThan(leafOf('A '));
   });
 });

@@ -15,11 +15,11 @@ import { changeTags, familyTag, rowTag, type Family, type Row } from '@crm/cache
  * detail shows all its mandats and contacts.
  */
 export const FAMILIES = {
-  organisation: { name: 'organisation', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'] },
-  person: { name: 'person', filters: ['organisationId'], sorts: ['lastName', 'firstName'], searches: ['firstName', 'lastName', 'email'], cascaded: true, whole: [['organisationId']] },
+  organisation: { name: 'organisation', filters: ['category', 'isActive'], sorts: ['name'], searches: ['name'], rangeField: 'name' },
+  person: { name: 'person', filters: ['organisationId'], sorts: ['lastName', 'firstName'], searches: ['firstName', 'lastName', 'email'], cascaded: true, whole: [['organisationId']], rangeField: 'lastName' },
   mandat: { name: 'mandat', filters: ['organisationId'], sorts: ['startDate'], searches: [], cascaded: true, whole: [['organisationId']] },
   interaction: { name: 'interaction', filters: ['personId', 'organisationId'], sorts: ['occurredAt'], searches: [], cascaded: true },
-  produit: { name: 'produit', filters: ['category', 'isActive'], sorts: ['name'], searches: [] },
+  produit: { name: 'produit', filters: ['category', 'isActive'], sorts: ['name'], searches: [], rangeField: 'name' },
 } as const satisfies Record<string, Family>;
 
 /** The entities a write can change. */

@@ -8,6 +8,7 @@ export { requestContext, databaseProbe } from './request-context';
 export { ReplicaRouter, replicaRouter, withReadRouting, type ReadTarget, type ReplicaRoutingOptions } from './replicas';
 export * from './seed';
 export { FAMILIES, ROWS, TAGS, tagsForChange, type Change, type ChangeKind, type Entity } from './cache-tags';
+export { byteOrderedFamilies, comparesBytes, configureSortOrder } from './sort-order';
 export {
   eventForChange, recordEvent, claimUnpublished, markPublished, eventsSince, deletePublishedBefore, unpublishedCount,
   type OutboxEvent, type NewOutboxEvent,

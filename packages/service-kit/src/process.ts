@@ -1,7 +1,7 @@
 /** The process start-up of an API: configuration, telemetry, the ORM, the runtime, the app, and a graceful shutdown. */
 import type { Express } from 'express';
 import { loadEnv, type Env } from '@crm/config';
-import { createOrm } from '@crm/database';
+import { configureSortOrder, createOrm } from '@crm/database';
 import { serve } from '@crm/http';
 import { createLogger, ServiceMetrics, type Tracing } from '@crm/telemetry';
 import type { ApiAppDeps } from './app';
@@ -35,6 +35,8 @@ export function runApiService(options: ApiServiceOptions): void {
       replicaUrls: env.DATABASE_REPLICA_URLS,
       replicaRouting: { logger, onRead: (target) => metrics.countRead(target) },
     });
+    // Before serving: which list pages may depend on their range of sort keys (the columns' collation).
+    await configureSortOrder(orm);
     const runtime = createApiRuntime({
       orm,
       logger,

@@ -7,7 +7,7 @@ import type { Express } from 'express';
 import type { ResponseCache } from '@crm/cache';
 import { testRedisEnv, waitUntilServing } from '@crm/testing';
 import { parseEnv, type Env } from '@crm/config';
-import { createOrm, replicaRouter, type MikroORM, type ReplicaRouter } from '@crm/database';
+import { configureSortOrder, createOrm, replicaRouter, type MikroORM, type ReplicaRouter } from '@crm/database';
 import { prepareTestDatabase, truncateAll, TEST_DATABASE_URL } from '@crm/database/testing';
 import { mintToken, type Role } from '@crm/http';
 import { createLogger, ServiceMetrics } from '@crm/telemetry';
@@ -66,6 +66,7 @@ export async function startApiHarness(service: string, buildApp: (deps: ApiAppDe
     replicaRouting: { onRead: (target) => metrics.countRead(target), skipFreshnessCheck: options.skipReplicaFreshnessCheck ?? false },
   });
   await truncateAll(orm);
+  await configureSortOrder(orm); // as an API process does at start
   const logger = createLogger(service, 'silent');
   // No queue: the events wait in the outbox (the worker's tests run the whole flow).
   const runtime = createApiRuntime({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { byteOrderedFamilies } from '@crm/database';
 import { keysOnEveryNode, waitFor } from '@crm/testing';
 import { startHarness, type Harness } from './harness';
 
@@ -69,6 +70,28 @@ describe('precise invalidation', () => {
     const found = await get(newName);
     expect(found.headers['x-cache']).toBe('MISS');
     expect(found.body.items.map((o: { id: number }) => o.id)).toEqual([renamed.id]);
+  });
+
+  it('a rename far from a page sorted by name leaves it cached; one into its range or across it refreshes it', async () => {
+    // Where PostgreSQL compares names by bytes (C collation, as the tests' database): a page sorted by name depends on
+    // its range of names. Under a linguistic collation every rename refreshes the pages sorted by name.
+    const ranged = (await byteOrderedFamilies(h.orm)).includes('organisation');
+    const first = await create({ name: `Ab${word} 1`, category: 'advisor' });
+    await create({ name: `Ab${word} 3`, category: 'advisor' });
+    const far = await create({ name: `Zz${word}`, category: 'advisor' });
+    const page = '/api/v1/organisations?category=advisor&sort=name&limit=2';
+    const rename = (id: number, name: string) => request(h.app).patch(`/api/v1/organisations/${id}`).set(editor()).send({ name }).expect(200);
+    const names = async () => { const res = await get(page); return [res.headers['x-cache'], ...res.body.items.map((o: { name: string }) => o.name)]; };
+
+    await cache([page]);
+    await rename(far.id, `Zy${word}`);
+    expect(await names()).toEqual([ranged ? 'HIT' : 'MISS', `Ab${word} 1`, `Ab${word} 3`]);
+    await cache([page]);
+    await rename(far.id, `Ab${word} 2`); // into the page's range
+    expect(await names()).toEqual(['MISS', `Ab${word} 1`, `Ab${word} 2`]);
+    await cache([page]);
+    await rename(first.id, `Zz${word} 1`); // out of it
+    expect(await names()).toEqual(['MISS', `Ab${word} 2`, `Ab${word} 3`]);
   });
 
   it('a category change refreshes both categories\' pages and the stats', async () => {

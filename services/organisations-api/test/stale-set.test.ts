@@ -49,8 +49,8 @@ function nextStore(): Promise<{ body: string; stored: boolean }> {
   });
 }
 
-async function createOrg(name: string): Promise<number> {
-  const res = await request(h.app).post('/api/v1/organisations').set(h.auth('editor')).send({ name, category: 'institution' });
+async function createOrg(name: string, category = 'institution'): Promise<number> {
+  const res = await request(h.app).post('/api/v1/organisations').set(h.auth('editor')).send({ name, category });
   expect(res.status).toBe(201);
   return res.body.id as number;
 }
@@ -96,5 +96,26 @@ describe('no stale set', () => {
     const again = await get(url);
     expect(again.headers['x-cache']).toBe('HIT');
     expect(again.text).toBe(fresh.text);
+  });
+
+  // A page sorted by name depends on its range of names, also known only once read: a write that moves another
+  // organisation into that range while the page is read refuses its store.
+  it('a page sorted by name read before a rename into its range never stores its old result after the write', async () => {
+    await createOrg('Range Aa', 'other');
+    await createOrg('Range Ac', 'other');
+    const outside = await createOrg('Range Zz', 'other');
+    const url = '/api/v1/organisations?category=other&sort=name&limit=2&page=1';
+    const hold = holdNextRead('find');
+    const stored = nextStore();
+    const reader = get(url).then((res) => res);
+    await hold.read;
+    expect((await patch(`/api/v1/organisations/${outside}`, { name: 'Range Ab' })).status).toBe(200);
+    hold.release();
+    const old = await reader;
+    expect(old.headers['x-cache']).toBe('MISS');
+    expect(await stored).toEqual({ body: expect.stringContaining('Range Ac'), stored: false });
+    const fresh = await get(url);
+    expect(fresh.headers['x-cache']).toBe('MISS');
+    expect(names(fresh.body)).toEqual(['Range Aa', 'Range Ab']);
   });
 });
