@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { EntityManager } from '@crm/database';
+import { byteOrderedFamilies, EntityManager } from '@crm/database';
 import { startHarness, type Harness } from './harness';
 
 // "No stale set", forced deterministically: a read misses and reads the database, then is held while a write
@@ -98,9 +98,11 @@ describe('no stale set', () => {
     expect(again.text).toBe(fresh.text);
   });
 
-  // A page sorted by name depends on its range of names, also known only once read: a write that moves another
-  // organisation into that range while the page is read refuses its store.
+  // Where names compare by bytes, a page sorted by name depends on its range of names, known only once read: a write
+  // that moves another organisation into that range while the page is read refuses its store. Elsewhere the page
+  // depends on every rename, known before the read: its old result is stored, born invalid.
   it('a page sorted by name read before a rename into its range never stores its old result after the write', async () => {
+    const ranged = (await byteOrderedFamilies(h.orm)).includes('organisation');
     await createOrg('Range Aa', 'other');
     await createOrg('Range Ac', 'other');
     const outside = await createOrg('Range Zz', 'other');
@@ -113,7 +115,7 @@ describe('no stale set', () => {
     hold.release();
     const old = await reader;
     expect(old.headers['x-cache']).toBe('MISS');
-    expect(await stored).toEqual({ body: expect.stringContaining('Range Ac'), stored: false });
+    expect(await stored).toEqual({ body: expect.stringContaining('Range Ac'), stored: !ranged });
     const fresh = await get(url);
     expect(fresh.headers['x-cache']).toBe('MISS');
     expect(names(fresh.body)).toEqual(['Range Aa', 'Range Ab']);
