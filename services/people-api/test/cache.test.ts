@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { keysOnEveryNode, waitFor } from '@crm/testing';
-import { Organisation, tagsForChange } from '@crm/database';
+import { byteOrderedFamilies, Organisation, tagsForChange } from '@crm/database';
 import { seedOrganisation, startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -96,6 +96,26 @@ describe('people-api response cache', () => {
     const after = await get(url);
     expect(after.headers['x-cache']).toBe('MISS');
     expect(after.body.items.map((p: { id: number }) => p.id)).toContain(created.id);
+  });
+
+  it('GET /people?sort=name: a change of a name far from the page leaves it cached; one that moves a person within it refreshes it', async () => {
+    // Where names compare by bytes, the page depends on its range of last names (first two bytes); elsewhere on every change.
+    const ranged = (await byteOrderedFamilies(h.orm)).includes('person');
+    const org = await seedOrganisation(h, { name: 'Sorted' });
+    const first = await createPerson({ organisationId: org, lastName: 'Aaberg', firstName: 'Ann' });
+    await createPerson({ organisationId: org, lastName: 'Aaberg', firstName: 'Bea' });
+    const far = await createPerson({ organisationId: org, lastName: 'Zweig', firstName: 'Carl' });
+    const page = `/api/v1/people?organisationId=${org}&sort=name&limit=2`;
+    const read = async () => { const res = await get(page); return [res.headers['x-cache'], ...res.body.items.map((p: { firstName: string }) => p.firstName)]; };
+    const rename = (id: number, body: Record<string, string>) => request(h.app).patch(`/api/v1/people/${id}`).set(h.auth('editor')).send(body).expect(200);
+
+    await read();
+    await waitForStore();
+    await rename(far.id, { lastName: 'Zwick' });
+    expect(await read()).toEqual([ranged ? 'HIT' : 'MISS', 'Ann', 'Bea']);
+    await waitForStore();
+    await rename(first.id, { firstName: 'Cid' }); // same last name: it moves after Bea
+    expect(await read()).toEqual(['MISS', 'Bea', 'Cid']);
   });
 
   it('GET /cache/stats returns the contract shape, counting people hits', async () => {
