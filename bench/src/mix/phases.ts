@@ -97,6 +97,9 @@ export async function runPhase(plan: PhasePlan, { redis, ownRedis, pg, orgId, pe
   const outageNote = plan.outage ? `, cache Redis ${plan.outage === 'hang' ? 'hung (SIGSTOP)' : 'killed'} from ${(DURATION / 3).toFixed(0)} s to ${((2 * DURATION) / 3).toFixed(0)} s` : '';
   log(`\n== phase ${phase}: warm-up ${WARMUP} s, ${plan.connections ? `${CONNECTION_USERS.toLocaleString('en')} connections` : `measuring ${DURATION} s`}${outageNote}`);
   await clearCacheKeys(redis, NAMESPACE);
+  // Every phase starts from the same tables: the writes of the phases before left dead rows, and this machine's
+  // PostgreSQL may run without autovacuum (then a later phase would read more than an earlier one).
+  await pg.em.getConnection().execute('vacuum (analyze) organisation, person, interaction, list_count, organisation_stat, cache_outbox');
   const peer = plan.cache === 'apicache' || plan.cache === 'bentocache' ? plan.cache : undefined;
   if (peer) await flushPeerDb(peer);
   try {
