@@ -198,25 +198,26 @@ function ancestors([level, index]: [number, number], self: boolean): [number, nu
 const intervalTag = (family: Family, kind: 'A' | 'D', [level, index]: [number, number]) =>
   `${family.name}#by:${family.rangeField}@${kind}${level}.${index.toString(36)}`;
 
-/** What a page whose keys run from `first` to `last` (its first and last rows', either order) depends on. */
-export function rangeTags(family: Family, first: FieldValue, last: FieldValue): string[] {
+/**
+ * The tags of the leaves `from`..`to`: `own` of each interval of their cover, the other kind of each interval above
+ * those (and of those themselves when `self`). A page and a move take opposite kinds, so they meet exactly when their
+ * ranges overlap.
+ */
+function coverTags(family: Family, from: FieldValue, to: FieldValue, own: 'A' | 'D', self: boolean): string[] {
+  const up = own === 'A' ? 'D' : 'A';
   const tags = new Set<string>();
-  for (const interval of cover(leafOf(first), leafOf(last))) {
-    tags.add(intervalTag(family, 'D', interval));
-    for (const up of ancestors(interval, false)) tags.add(intervalTag(family, 'A', up));
+  for (const interval of cover(leafOf(from), leafOf(to))) {
+    tags.add(intervalTag(family, own, interval));
+    for (const above of ancestors(interval, self)) tags.add(intervalTag(family, up, above));
   }
   return [...tags];
 }
 
+/** What a page whose keys run from `first` to `last` (its first and last rows', either order) depends on. */
+export const rangeTags = (family: Family, first: FieldValue, last: FieldValue) => coverTags(family, first, last, 'D', false);
+
 /** What a row whose key moves from `before` to `after` touches. */
-export function moveTags(family: Family, before: FieldValue, after: FieldValue): string[] {
-  const tags = new Set<string>();
-  for (const interval of cover(leafOf(before), leafOf(after))) {
-    tags.add(intervalTag(family, 'A', interval));
-    for (const up of ancestors(interval, true)) tags.add(intervalTag(family, 'D', up));
-  }
-  return [...tags];
-}
+export const moveTags = (family: Family, before: FieldValue, after: FieldValue) => coverTags(family, before, after, 'A', true);
 
 /**
  * The range tags of a page sorted on `sortedBy` showing `rows` (in order; each with the range field), read once the

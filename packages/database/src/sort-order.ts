@@ -16,8 +16,6 @@ export function comparesBytes(name: string, provider: string, collate: string | 
   return provider === 'c' && /^(C|POSIX)(\.utf-?8)?$/i.test(collate ?? '');
 }
 
-const snakeCase = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
 interface Collation { collname: string; provider: string; collcollate: string | null }
 
 /** The families whose range field's column compares bytes, read from the catalogue. */
@@ -25,13 +23,18 @@ export async function byteOrderedFamilies(orm: MikroORM): Promise<string[]> {
   const em = orm.em.fork();
   const [database] = await em.execute<{ datcollate: string; provider: string }[]>(
     'select datcollate, datlocprovider::text as provider from pg_database where datname = current_database()');
+  const entities = [...orm.getMetadata().getAll().values()];
   const families: string[] = [];
   for (const family of Object.values(FAMILIES)) {
     if (!('rangeField' in family)) continue;
+    // The family's entity (same name) says where its range field is stored.
+    const meta = entities.find((m) => m.className.toLowerCase() === family.name);
+    const columnName = meta?.properties[family.rangeField]?.fieldNames[0];
+    if (!meta || !columnName) continue;
     const [column] = await em.execute<Collation[]>(
       `select c.collname, c.collprovider::text as provider, c.collcollate from pg_attribute a
          join pg_collation c on c.oid = a.attcollation where a.attrelid = to_regclass(?) and a.attname = ?`,
-      [family.name, snakeCase(family.rangeField)]);
+      [meta.tableName, columnName]);
     if (!column) continue;
     const bytes = column.collname === 'default'
       ? database !== undefined && comparesBytes('default', database.provider, database.datcollate)

@@ -1,4 +1,5 @@
-import { byteOrderedFamilies, comparesBytes, createOrm, FAMILIES, type MikroORM } from '../src';
+import { listTags, setByteOrdered } from '@crm/cache/dependencies';
+import { byteOrderedFamilies, comparesBytes, configureSortOrder, createOrm, FAMILIES, type MikroORM } from '../src';
 import { prepareTestDatabase, TEST_DATABASE_URL } from '../test-support';
 
 // Which collations let a page depend on its range of sort keys: only those that compare code points.
@@ -28,5 +29,18 @@ describe('sort order', () => {
       const [{ bytes }] = await orm.em.fork().execute<{ bytes: boolean }[]>("select 'B' < 'a' and 'z' < 'é' as bytes");
       expect(families).toEqual(bytes ? ranged : []);
     });
+  });
+
+  it('leaves every page on the coarse dependency when the catalogue cannot be read (a database down at start)', async () => {
+    setByteOrdered(['organisation']); // as an earlier start on a C-collated database would have left it
+    expect(listTags(FAMILIES.organisation, {}, ['name'])).not.toContain('organisation?#by:name');
+    // Nothing listens on port 1: every statement of this ORM fails.
+    const down = await createOrm({ databaseUrl: 'postgres://postgres@127.0.0.1:1/crm', acquireTimeoutMs: 1_000 });
+    try {
+      expect(await configureSortOrder(down)).toEqual([]);
+      expect(listTags(FAMILIES.organisation, {}, ['name'])).toContain('organisation?#by:name');
+    } finally {
+      await down.close(true).catch(() => undefined);
+    }
   });
 });
