@@ -31,6 +31,8 @@ const WARMUP = positiveNumber('BENCH_WARMUP', 3);
 const ROUNDS = Math.round(positiveNumber('BENCH_ROUNDS', 1));
 const WORKERS = Math.round(positiveNumber('BENCH_WORKERS', 2));
 const CONNECTIONS = 64;
+// Only these routes (comma-separated, e.g. `detail`): for quick A/B runs, which then write no results file.
+const ONLY_ROUTES = process.env.BENCH_CACHE_ROUTES?.split(',').map((x) => x.trim());
 
 const TARGETS = { speedup: 10, ceilingShare: 0.8, hitP99Ms: 10 } as const;
 
@@ -236,7 +238,7 @@ async function run(redis: Redis): Promise<void> {
     ['list', ['cached', 'uncached']],
     ['search', ['cached', 'uncached']],
     ['stats', ['cached', 'uncached']],
-  ];
+  ].filter(([route]) => !ONLY_ROUTES || ONLY_ROUTES.includes(route as RouteName)) as [RouteName, Variant[]][];
   const measured: Row[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     if (ROUNDS > 1) process.stderr.write(`round ${round} of ${ROUNDS}\n`);
@@ -263,6 +265,10 @@ async function run(redis: Redis): Promise<void> {
     results: rows,
     targets: results,
   };
+  if (ONLY_ROUTES) {
+    log('\nBENCH_CACHE_ROUTES is set: a partial run, no results file written');
+    return;
+  }
   mkdirSync(join(OUTPUT, '..'), { recursive: true });
   writeFileSync(OUTPUT, `${JSON.stringify(report, null, 2)}\n`);
   log('');

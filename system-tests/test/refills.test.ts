@@ -17,6 +17,21 @@ const stats = async () => (await get('/cache/stats')).body.refills as { done: nu
 /** The worker's GETs of `path` (it warms through organisations replica 0, with the query sorted). */
 const refillsOf = (path: string) => api().served.filter((line) => line === `GET /api/v1${path}`).length;
 
+/**
+ * Reads `path` (sorted query), a page showing organisation `shown`, from the cache and waits until that hit is
+ * recorded after the entry's store (recording is fire-and-forget): only an entry read again since it was stored is
+ * worth a refill.
+ */
+async function hitAgain(path: string, shown: number): Promise<void> {
+  expect((await get(path)).headers['x-cache']).toBe('HIT');
+  const { cacheRedis: redis, cache } = s.worker!;
+  const reader = `organisations-api ${path}`;
+  await waitFor(async () => {
+    const [stored, readAt] = await Promise.all([redis.get(cache.keys.stored(reader)), redis.zscore(cache.keys.readers(`organisation:${shown}`), reader)]);
+    return stored !== null && readAt !== null && Number(readAt) > Number(stored.replace(/^\D/, ''));
+  }, `the hit on ${path} recorded after its store`);
+}
+
 async function createAdvisor(name: string): Promise<number> {
   const res = await request(api().app).post('/api/v1/organisations').set(s.auth('editor')).send({ name, category: 'advisor' });
   expect(res.status).toBe(201);
@@ -32,13 +47,17 @@ async function rename(id: number, name: string) {
   return { eventId, result: job.returnvalue as { warmup: number; refills: number } };
 }
 
-it('a page a client read is refilled after a write invalidates it, and its next read is a HIT counted as a refill used; a page nobody read is not', async () => {
+it('a page clients read again is refilled after a write invalidates it, and its next read is a HIT counted as a refill used; a page read once, or not changed, is not', async () => {
   const id = await createAdvisor('Refill A');
   await createAdvisor('Refill B');
   // Page 1 shows A (the older advisor): renaming A changes it. Page 2 shows B: the rename leaves it as it is.
   const read = '/organisations?category=advisor&limit=1&page=1';
   const unread = '/organisations?category=advisor&limit=1&page=2';
+  // The search shows A too, but was filled and never read again: a refill would cost what its next miss costs.
+  const once = '/organisations/search?q=refill';
   expect((await get('/organisations?page=1&limit=1&category=advisor')).headers['x-cache']).toBe('MISS'); // parameter order does not matter
+  await hitAgain(read, id);
+  expect((await get(once)).headers['x-cache']).toBe('MISS');
   const before = await stats();
 
   const { eventId, result } = await rename(id, 'Refill A2');
@@ -48,6 +67,7 @@ it('a page a client read is refilled after a write invalidates it, and its next 
   // The fixed warm-up is still there, and the page read is added to it; the page nobody read is not.
   expect(paths).toEqual(expect.arrayContaining([`/organisations/${id}`, '/organisations', read]));
   expect(paths).not.toContain(unread);
+  expect(paths).not.toContain(once);
   expect(refillsOf(read)).toBe(1);
 
   const next = await get(read);
@@ -64,6 +84,7 @@ it('a burst of writes refills each entry once; a refill nobody read before the n
   await s.completed(s.queues.invalidation, invalidationJobId(await s.lastEventId('organisation', id)));
   const page = '/organisations/search?q=burst';
   expect((await get(page)).headers['x-cache']).toBe('MISS');
+  await hitAgain(page, id);
   const before = await stats();
 
   // Three writes before the refill starts (the warm-up worker held until all three are taken): a burst.

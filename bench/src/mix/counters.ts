@@ -115,6 +115,7 @@ export function invalidationFigures(before: StackScrape, after: StackScrape): In
     tagsPerEvent: { mean: tags.count ? Math.round((100 * tags.sum) / tags.count) / 100 : null, p99: quantile(tags, 0.99) },
     refills: {
       enqueued: counterDelta([before.worker], [after.worker], 'cache_refill_targets_total'),
+      stored: counterDelta(before.apis, after.apis, 'cache_refills_total'),
       used: counterDelta(before.apis, after.apis, 'cache_refills_used_total'),
       wasted: counterDelta([before.worker], [after.worker], 'cache_refills_wasted_total'),
     },

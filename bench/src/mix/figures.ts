@@ -60,8 +60,11 @@ export interface InvalidationFigures {
   events: number;
   /** Per applied event, its tags that had a token (an entry may depend on them): mean, and p99 as its bucket's upper bound. */
   tagsPerEvent: { mean: number | null; p99: number | null };
-  /** Read-driven refill targets enqueued (worker), refills first read by a client before the next write (APIs), refills invalidated unread (worker). */
-  refills: { enqueued: number; used: number; wasted: number };
+  /**
+   * Read-driven refill targets enqueued (worker), refills that read the database and stored an entry (APIs; a target a
+   * client had filled already is a hit), first read by a client before the next write (APIs), invalidated unread (worker).
+   */
+  refills: { enqueued: number; stored: number; used: number; wasted: number };
 }
 
 /** Our cache's dependency index at the end of a phase: tag tokens, and apart the reader logs (keys.ts). */

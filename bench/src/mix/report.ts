@@ -37,7 +37,7 @@ const NOTE = [
   'Per-class req/s in a closed-loop mix follows the mix weights, so per-class ratios track the overall one; the read-only sweep measures list, search and stats alone (32 connections, a few URLs each, after one second of fills).',
   'apicache and bentocache are wired into the same routes with the same tags and the same write path (bench/src/peers.ts), each as its documentation shows; the worker\'s warm-up runs for them too.',
   'The outage phases stop our cache Redis (own redis-server) for the middle third of the measured window: SIGSTOP (a hung server) or SIGKILL and a restart, empty.',
-  'Our cache\'s invalidation figures are the increase of the services\' /metrics over the measured window (the sweep included): tags invalidated per write counts, per applied event, its tags that had a token (an entry may depend on them; the cache keeps no reverse index, so a tag stands for the entries stored under it), p99 as its histogram bucket\'s upper bound; refills are the worker\'s read-driven refill targets enqueued, those a client read before the next write (both APIs) and those invalidated unread. The dependency index is counted at the end of the phase by SCAN of the tags\' slot: tag tokens and reader logs, each with MEMORY USAGE of up to 1,000 extrapolated.',
+  'Our cache\'s invalidation figures are the increase of the services\' /metrics over the measured window (the sweep included): tags invalidated per write counts, per applied event, its tags that had a token (an entry may depend on them; the cache keeps no reverse index, so a tag stands for the entries stored under it), p99 as its histogram bucket\'s upper bound; refills are the worker\'s read-driven refill targets enqueued, those that read the database and stored an entry (a target a client had filled already is a hit), those a client read before the next write (both APIs) and those invalidated unread. The dependency index is counted at the end of the phase by SCAN of the tags\' slot: tag tokens and reader logs, each with MEMORY USAGE of up to 1,000 extrapolated.',
   'The connection phase holds one keep-alive connection per user, reading details with 45-60 s think time (autocannon cannot open more connections than requests per second).',
 ].join(' ');
 
@@ -172,7 +172,7 @@ export function markdown(phases: PhaseResult[], results: Verdict[], settings: Se
     }
   }
   lines.push('', '## Our cache\'s invalidations (measured window) and dependency index (at the end of the phase)', '');
-  lines.push('| phase | events applied | tags invalidated per write, mean / p99 | refills: enqueued, used (read before the next write), wasted | tag tokens (memory) | reader logs (memory) | Redis used_memory (keys in db) |');
+  lines.push('| phase | events applied | tags invalidated per write, mean / p99 | refills: enqueued, stored, used (read before the next write), wasted | tag tokens (memory) | reader logs (memory) | Redis used_memory (keys in db) |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const p of phases) {
     const i = p.invalidation;
@@ -182,7 +182,7 @@ export function markdown(phases: PhaseResult[], results: Verdict[], settings: Se
     const cells = [
       i ? n(i.events) : none,
       i ? `${i.tagsPerEvent.mean ?? '-'} / ${i.tagsPerEvent.p99 ?? '-'}` : none,
-      i ? `${n(i.refills.enqueued)}, ${n(i.refills.used)}, ${n(i.refills.wasted)}` : none,
+      i ? `${n(i.refills.enqueued)}, ${n(i.refills.stored)}, ${n(i.refills.used)}, ${n(i.refills.wasted)}` : none,
       d ? `${n(d.tagTokens.keys)} (${mib(d.tagTokens.bytes)})` : none,
       d ? `${n(d.readerLogs.keys)} (${mib(d.readerLogs.bytes)})` : none,
     ];

@@ -20,7 +20,7 @@ function canonicalJson(value: unknown): string {
  * - tag tokens and applied-event markers: `{<ns>:tags}:<tag>`, `{<ns>:tags}:~applied:<id>@<ms>`; one hash tag, one
  *   slot, so MGET of an entry's tags, MSET of an invalidation and the apply-event script (marker + tokens) are one command;
  *   so are the tags' reader sets and the readers' markers (`{<ns>:tags}:~readers:<tag>`, `~taken:<reader>`,
- *   `~refilled:<reader>`), so recording a reader and taking an event's readers are one script each; and a traced
+ *   `~stored:<reader>`), so recording a reader and taking an event's readers are one script each; and a traced
  *   write's span (`{<ns>:tags}:~write:<seq>`), set by the apply-event script;
  * - a refill's used marker `<ns>:<key>:used:<id>`: no hash tag, single-key commands only;
  * - entries `<ns>:<key>`, fill locks `<ns>:<key>:fill` and the stats hash `<ns>:stats`: no hash tag, spread over
@@ -87,7 +87,8 @@ export class CacheKeys {
 
   /**
    * The prefix of a reader's markers in the tags' slot: `<prefix>~taken:<reader>` (a refill is pending)
-   * and `<prefix>~refilled:<reader>` (when its last refill was stored); take-readers.lua builds them from it.
+   * and `<prefix>~stored:<reader>` (when its entry was last stored, by a refill or a client's fill); take-readers.lua
+   * builds them from it.
    */
   get readerMarkers(): string {
     return this.tag('');
@@ -103,9 +104,9 @@ export class CacheKeys {
     return `${this.readerMarkers}~taken:${reader}`;
   }
 
-  /** When a reader's entry was last refilled (see readerMarkers). */
-  refilled(reader: string): string {
-    return `${this.readerMarkers}~refilled:${reader}`;
+  /** When a reader's entry was last stored, and by whom (see readerMarkers). */
+  stored(reader: string): string {
+    return `${this.readerMarkers}~stored:${reader}`;
   }
 
   /** Set by the first hit on one refill of an entry (counts it as used once across replicas); an entry's slot. */

@@ -2,7 +2,8 @@
  * Read-driven refills: who read which entries recently, per tag, so that after a write the worker refills the
  * invalidated entries clients were reading, ahead of their next read. A reader is what the worker needs to refill an
  * entry (`<service> <path?query>`, see @crm/jobs readerOf). Everything lives in the tags' slot (keys.ts): a bounded,
- * expiring sorted set of readers per tag, and per reader a burst marker and the time of its last refill.
+ * expiring sorted set of readers per tag, and per reader a burst marker and when (and by whom) its entry was last
+ * stored: a refill is taken only for an entry read again since, so refills cost no more than the misses they save.
  *
  * Counted in the stats hash: refills stored (done), refills whose entry was hit before the next invalidation
  * (used, once across replicas), refills invalidated unread (wasted, when the worker next takes that reader).
@@ -40,6 +41,12 @@ export interface ReaderLogOptions {
   recordEveryMs?: number;
 }
 
+/**
+ * A client's read of an entry: a fill that read the database and stored it, a read of the database that stored
+ * nothing (a write raced it), or a hit on an entry stored at `storedAt` (epoch ms; unknown for old entries).
+ */
+export type ClientRead = { kind: 'fill' } | { kind: 'unstored' } | { kind: 'hit'; storedAt: number | undefined };
+
 /** What taking an event's readers gave: the readers to refill, and how many refills were found wasted. */
 export interface TakenReaders {
   readers: string[];
@@ -64,18 +71,27 @@ export class ReaderLog {
 
   /**
    * Notes, fire-and-forget, that a client read `reader`'s entry (tagged `tags`). A hot entry does not write on every
-   * hit: this process records a reader at most once per `recordEveryMs`, unless `always` (a fill, which read the
-   * database anyway, or the first hit on a refill, which must be newer than the refill's marker).
+   * hit: this process records a reader at most once per `recordEveryMs`, except a read of the database (which cost far
+   * more) and the first hit it sees after the entry was stored (which must be newer than the store's marker, or the
+   * reader would look unread and go without refills).
    */
-  record(reader: string, tags: string[], always = false): void {
+  record(reader: string, tags: string[], read: ClientRead): void {
     const now = Date.now();
-    if (!always && now - (this.lastRecorded.get(reader) ?? -Infinity) < this.recordEveryMs) return;
+    const last = this.lastRecorded.get(reader) ?? -Infinity;
+    const fill = read.kind === 'fill';
+    const firstSinceStored = read.kind === 'hit' && read.storedAt !== undefined && read.storedAt >= last;
+    if (read.kind === 'hit' && !firstSinceStored && now - last < this.recordEveryMs) return;
     if (this.lastRecorded.size >= REMEMBERED) this.lastRecorded.clear();
-    this.lastRecorded.set(reader, now);
+    // After a fill, the next hit is the first since the store: never throttled.
+    if (fill) this.lastRecorded.delete(reader);
+    else this.lastRecorded.set(reader, now);
     const { redis, keys, guard } = this.options;
     void guard.run(async () => {
-      for (const run of chunked(tags)) {
-        await runScript(redis, RECORD, run.map((t) => keys.readers(t)), [reader, this.keepPerTag, this.idleMs]);
+      for (const [i, run] of chunked(tags).entries()) {
+        // A fill also sets the reader's stored marker, with its first chunk (same slot, one script).
+        const marker = fill && i === 0;
+        await runScript(redis, RECORD, [...run.map((t) => keys.readers(t)), ...(marker ? [keys.stored(reader)] : [])],
+          [reader, this.keepPerTag, this.idleMs, marker ? '1' : '0']);
       }
     });
   }
@@ -96,7 +112,7 @@ export class ReaderLog {
    */
   async markRefilled(reader: string): Promise<boolean> {
     const { redis, keys, guard } = this.options;
-    const marked = await guard.run(() => runScript(redis, MARK, [keys.refilled(reader)], [this.idleMs]));
+    const marked = await guard.run(() => runScript(redis, MARK, [keys.stored(reader)], [this.idleMs]));
     return marked.ok;
   }
 
@@ -106,18 +122,15 @@ export class ReaderLog {
   }
 
   /**
-   * A client's hit on an entry of `reader`: recorded (throttled), and when the entry is a refill (`refill`), the first
-   * hit on it in this process is recorded at once and, if it is the first across all replicas (one SET NX), the refill
-   * is counted as used: resolves true then.
+   * A client's hit on an entry of `reader` stored at `storedAt`: recorded (throttled, see record), and when the entry
+   * is a refill (`refill`), the first hit on it in this process counts the refill as used if it is the first across
+   * all replicas (one SET NX): resolves true then.
    */
-  async recordHit(reader: string, tags: string[], refill?: { key: string; id: string }): Promise<boolean> {
-    if (!refill || this.used.has(refill.id)) {
-      this.record(reader, tags);
-      return false;
-    }
+  async recordHit(reader: string, tags: string[], storedAt: number | undefined, refill?: { key: string; id: string }): Promise<boolean> {
+    this.record(reader, tags, { kind: 'hit', storedAt });
+    if (!refill || this.used.has(refill.id)) return false;
     if (this.used.size >= REMEMBERED) this.used.clear();
     this.used.add(refill.id);
-    this.record(reader, tags, true);
     const { redis, keys, guard } = this.options;
     const set = await guard.run(() => redis.set(keys.refillUsed(refill.key, refill.id), '1', 'PX', this.idleMs, 'NX'));
     const first = set.ok && set.value === 'OK';

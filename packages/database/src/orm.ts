@@ -5,6 +5,7 @@ import { ALL_ENTITIES } from './entities';
 import { ReservedProbe } from './health-probe';
 import { MIGRATIONS } from './migrations';
 import { pinPrimaryAfterCommit, registerRouter, replicaRoutingDriver, ReplicaRouter, type ReplicaRoutingOptions } from './replicas';
+import { requestEntityManager } from './request-scope';
 
 export interface OrmOptions {
   databaseUrl: string;
@@ -49,6 +50,8 @@ export async function createOrm(options: OrmOptions): Promise<MikroORM> {
     // Loading a relation costs one extra query per relation, never one per row.
     loadStrategy: 'select-in',
     forceUtcTimezone: true,
+    // Inside a request, `orm.em` is the request's own fork, made on first use (request-scope.ts).
+    context: requestEntityManager,
     ...(options.onQuery
       ? { onQuery: (sql: string) => { options.onQuery!(sql); return sql; } }
       : {}),

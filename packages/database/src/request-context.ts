@@ -1,7 +1,8 @@
 import type { RequestHandler } from 'express';
-import { RequestContext, type MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { reservedProbe } from './orm';
 import { withReadRouting } from './replicas';
+import { inRequestScope } from './request-scope';
 
 /**
  * A fresh MikroORM identity map per request, so requests never share entities. With replicas, the request's
@@ -9,7 +10,7 @@ import { withReadRouting } from './replicas';
  * so requests answered from the cache pay nothing).
  */
 export function requestContext(orm: MikroORM): RequestHandler {
-  return (_req, _res, next) => withReadRouting(orm, () => RequestContext.create(orm.em, next));
+  return (_req, _res, next) => withReadRouting(orm, () => inRequestScope(orm.em, next));
 }
 
 /**

@@ -26,7 +26,7 @@ describe('sort order', () => {
     it('names the families with a range field whose column compares bytes, as the database says it orders', async () => {
       const families = await byteOrderedFamilies(orm);
       const ranged = Object.values(FAMILIES).filter((f) => 'rangeField' in f).map((f) => f.name);
-      const [{ bytes }] = await orm.em.fork().execute<{ bytes: boolean }[]>("select 'B' < 'a' and 'z' < 'é' as bytes");
+      const [{ bytes }] = await orm.em.fork().execute<[{ bytes: boolean }]>("select 'B' < 'a' and 'z' < 'é' as bytes");
       expect(families).toEqual(bytes ? ranged : []);
     });
   });

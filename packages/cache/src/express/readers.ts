@@ -32,14 +32,14 @@ export function trackReaders(cache: ResponseCache, tracking: ReaderTracking | un
     hit(key: string, tags: string[], entry: Entry): void {
       if (who?.by !== 'client') return;
       const id = entry.header.w;
-      void cache.readers.recordHit(who.reader, tags, id === undefined ? undefined : { key, id })
+      void cache.readers.recordHit(who.reader, tags, entry.header.a, id === undefined ? undefined : { key, id })
         .then((first) => { if (first) tracking?.onRefill?.('used'); });
     },
     /** The request read the database: `store` its response (a refill's marked), and record a client's read. True once stored. */
     async store(tags: string[], store: (marks: Pick<EntryHeader, 'w'>) => Promise<StoreResult>): Promise<boolean> {
       if (who?.by !== 'refill') {
         const stored = await store({});
-        if (who?.by === 'client') cache.readers.record(who.reader, tags, true);
+        if (who?.by === 'client') cache.readers.record(who.reader, tags, { kind: stored.state === 'stored' ? 'fill' : 'unstored' });
         return stored.state === 'stored';
       }
       if (!(await cache.readers.markRefilled(who.reader))) return false;

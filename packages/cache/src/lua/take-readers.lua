@@ -1,12 +1,14 @@
 -- After an event's tags were invalidated: the readers of those tags to refill, newest first, each at most once per
--- burst of writes (from the write that takes it until its refill starts: ReaderLog.refillStarts). A reader is
+-- burst of writes (from the write that takes it until its refill starts: ReaderLog.refillStarts). A refill costs what
+-- the miss it saves costs, so it is worth doing only for an entry that is read again after it is stored. A reader is
 -- - skipped while its taken marker lives (a refill is pending, and it will read after this write);
--- - dropped from the set when its entry was refilled and not read since (the refill's marker is newer than its last
---   read): that refill is wasted (counted once: the marker is then negated) and nothing is refilled until a client
---   reads it again;
+-- - dropped from the set when its entry was stored (by a refill or a client's fill) and not read since (the stored
+--   marker is newer than its last read): nothing is refilled until a client reads it again. An unread refill is
+--   counted wasted, once (its marker is then negated);
 -- - otherwise taken (marker set for the burst), up to `cap` readers; the rest wait for the next write.
--- The markers are `<prefix>~taken:<reader>` and `<prefix>~refilled:<reader>`: keys of the tags' slot, built here
--- from the prefix as BullMQ's scripts build theirs (the slot is the reader sets').
+-- The markers are `<prefix>~taken:<reader>` and `<prefix>~stored:<reader>` (`<time>` for a refill, `-<time>` once
+-- counted, `c<time>` for a client's fill): keys of the tags' slot, built here from the prefix as BullMQ's scripts
+-- build theirs (the slot is the reader sets').
 -- KEYS: the reader sets of the event's tags (one slot). ARGV: key prefix, burst ms, cap.
 -- Returns {wasted, reader...}.
 local prefix, burst, cap = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -18,15 +20,16 @@ for i = 1, #KEYS do
     local decision = decided[reader]
     if decision == nil then
       local readAt = tonumber(members[j + 1])
-      local refilledKey = prefix .. '~refilled:' .. reader
-      local refilled = redis.call('GET', refilledKey)
+      local storedKey = prefix .. '~stored:' .. reader
+      local stored = redis.call('GET', storedKey)
+      local kind = stored and string.sub(stored, 1, 1)
       if redis.call('EXISTS', prefix .. '~taken:' .. reader) == 1 then
         decision = 'burst'
-      elseif refilled and math.abs(tonumber(refilled)) >= readAt then
+      elseif stored and tonumber((kind == 'c' or kind == '-') and string.sub(stored, 2) or stored) >= readAt then
         decision = 'unread'
-        if string.sub(refilled, 1, 1) ~= '-' then
+        if kind ~= 'c' and kind ~= '-' then
           wasted = wasted + 1
-          redis.call('SET', refilledKey, '-' .. refilled, 'KEEPTTL')
+          redis.call('SET', storedKey, '-' .. stored, 'KEEPTTL')
         end
       elseif #taken < cap then
         decision = 'take'
