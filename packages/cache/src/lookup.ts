@@ -5,8 +5,8 @@
  * (`p`, read in a second round trip when the entry has any). A tag never seen gets a first token. Nothing is read
  * while an outage left something owed (see recovery.ts).
  */
-import type { RedisClient } from '@crm/redis';
-import { chunked } from './chunks';
+import { isCluster, type RedisClient } from '@crm/redis';
+import { chunked, TAG_CHUNK } from './chunks';
 import { decodeEntry, type Entry } from './entry';
 import type { RedisGuard } from './guard';
 import { GENERATION_FIELD, LOOKED_UP_AT_FIELD, SEQUENCE_FIELD, type CacheKeys } from './keys';
@@ -41,6 +41,16 @@ async function readTokens(redis: RedisClient, keys: CacheKeys, tags: string[]): 
   return runs.flat();
 }
 
+/**
+ * The entry under `key` and the tokens of `fields`. On a single Redis, one MGET: every key lives on the one server.
+ * On a cluster, two commands in parallel, the entry's slot not being the tags' (keys.ts).
+ */
+async function readEntryAndTokens(redis: RedisClient, keys: CacheKeys, key: string, fields: string[]): Promise<[Buffer | null, (string | null)[]]> {
+  if (isCluster(redis) || fields.length >= TAG_CHUNK) return Promise.all([redis.getBuffer(keys.entry(key)), readTokens(redis, keys, fields)]);
+  const [raw, ...tokens] = await redis.mgetBuffer(keys.entry(key), ...fields.map((t) => keys.tag(t)));
+  return [raw ?? null, tokens.map((token) => token?.toString() ?? null)];
+}
+
 /** Looks `key` up with the tokens of `tags`. */
 export async function lookUp(ctx: LookupContext, key: string, tags: string[]): Promise<Lookup> {
   const { redis, keys, guard, recovery } = ctx;
@@ -51,7 +61,7 @@ export async function lookUp(ctx: LookupContext, key: string, tags: string[]): P
     // generation is a miss.
     const fields = [GENERATION_FIELD, SEQUENCE_FIELD, ...tags];
     const lookedUpAt = Date.now();
-    const [raw, tokens] = await Promise.all([redis.getBuffer(keys.entry(key)), readTokens(redis, keys, fields)]);
+    const [raw, tokens] = await readEntryAndTokens(redis, keys, key, fields);
     const versions: Record<string, string> = { [SEQUENCE_FIELD]: tokens[1] ?? '0', [LOOKED_UP_AT_FIELD]: String(lookedUpAt) };
     const missing: number[] = [];
     fields.forEach((field, i) => {

@@ -38,6 +38,8 @@ export interface JwtPolicy {
 }
 
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+/** Verified tokens a process remembers (see bearerVerifier). */
+const VERIFIED_KEPT = 10_000;
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 
 /** A bare secret is the default policy: its limits, no iss/aud. */
@@ -107,6 +109,9 @@ function bearerVerifier(policy: JwtPolicy | string, options: { cookie?: string }
     return new HttpProblem('unauthorized', detail);
   };
   const digest = (value: string) => createHash('sha256').update(value).digest();
+  // Tokens this process verified, until they expire: a client sends the same token on every request, and checking
+  // its signature and claims again each time was ~5% of a cache hit's CPU. Bounded (oldest out first).
+  const verified = new Map<string, { principal: Principal; exp: number }>();
   const warmup = resolved.warmupToken ? digest(resolved.warmupToken) : null;
   return (req, res) => {
     const header = req.headers.authorization;
@@ -117,6 +122,9 @@ function bearerVerifier(policy: JwtPolicy | string, options: { cookie?: string }
     }
     // Compared as digests in constant time: equal lengths, and no timing hint about the credential.
     if (warmup && timingSafeEqual(digest(token), warmup)) return { sub: WARMUP_SUBJECT, role: 'reader', internal: true };
+    const known = verified.get(token);
+    if (known && Date.now() / 1000 < known.exp + resolved.clockToleranceSeconds) return known.principal;
+    if (known) verified.delete(token); // expired since: verified again, so the 401 says why
     let claims: unknown;
     try {
       claims = jwt.verify(token, key, verifyOptions);
@@ -134,7 +142,10 @@ function bearerVerifier(policy: JwtPolicy | string, options: { cookie?: string }
     if (lifetime > resolved.maxLifetimeSeconds) {
       return invalid(res, `The token lives longer than the ${resolved.maxLifetimeSeconds} s this service accepts (exp - iat); mint a shorter-lived one`);
     }
-    return { sub: parsed.data.sub, role: parsed.data.role };
+    const principal: Principal = { sub: parsed.data.sub, role: parsed.data.role };
+    if (verified.size >= VERIFIED_KEPT) verified.delete(verified.keys().next().value!);
+    verified.set(token, { principal, exp: parsed.data.exp });
+    return principal;
   };
 }
 

@@ -15,24 +15,27 @@ afterEach(() => jest.restoreAllMocks());
 const get = (url: string) => request(h.app).get(url).set(h.auth('reader'));
 const patch = (url: string, body: Record<string, unknown>) => request(h.app).patch(url).set(h.auth('editor')).send(body);
 
-type ReadMethod = 'findOne' | 'find';
+/** How a route reads: the detail runs one SQL statement (src/detail.ts), the lists go through the ORM. */
+type ReadMethod = 'execute' | 'find';
 
 /**
- * Holds the next call of `method` (on any EntityManager: the reader's request context) once it has its rows
- * from the database: `read` resolves then, and the call returns only after `release()`. Later calls run as usual.
+ * Holds the next call of `method` (the read connection's `execute`, or `find` on any EntityManager: the reader's
+ * request context) once it has its rows from the database: `read` resolves then, and the call returns only after
+ * `release()`. Later calls run as usual.
  */
 function holdNextRead(method: ReadMethod): { read: Promise<void>; release: () => void } {
-  const original = EntityManager.prototype[method] as (...args: unknown[]) => Promise<unknown>;
+  const target = (method === 'execute' ? h.orm.em.getConnection('read') : EntityManager.prototype) as unknown as Record<ReadMethod, (...args: unknown[]) => Promise<unknown>>;
+  const original = target[method];
   let readDone!: () => void;
   let release!: () => void;
   const read = new Promise<void>((resolve) => { readDone = resolve; });
   const released = new Promise<void>((resolve) => { release = resolve; });
-  jest.spyOn(EntityManager.prototype, method).mockImplementationOnce(async function (this: EntityManager, ...args: unknown[]) {
+  jest.spyOn(target, method).mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
     const rows = await original.apply(this, args);
     readDone();
     await released;
     return rows;
-  } as never); // cast: the methods are generic over the entity
+  });
   return { read, release };
 }
 
@@ -62,7 +65,7 @@ describe('no stale set', () => {
   // The detail's tag is known before the read: its old result is stored, born invalid. The list's rows are known only
   // once read: their tags are checked when it stores, and the store is refused.
   it.each<[string, ReadMethod, (id: number) => string, (body: Body) => string[], boolean]>([
-    ['an organisation detail', 'findOne', (id) => `/api/v1/organisations/${id}`, (body) => [body.name], true],
+    ['an organisation detail', 'execute', (id) => `/api/v1/organisations/${id}`, (body) => [body.name], true],
     ['the organisations list', 'find', () => '/api/v1/organisations?category=institution', names, false],
   ])('%s read before a write never stores its old result after the write', async (_what, method, urlOf, shown, storedOld) => {
     const id = await createOrg(`Old Name ${method}`);

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { countKeys, findPage, LockMode, Mandat, Organisation, Person, raw, ROWS } from '@crm/database';
+import { countKeys, findPage, LockMode, Organisation, raw, ROWS } from '@crm/database';
 import {
   defineRoute, idParams, likeContains, likePrefix, MIN_SUBSTRING_SEARCH, notFound, orderBy, pageOf, pageRequest, pageSchema,
   type OpenApiRegistry,
@@ -8,13 +8,13 @@ import {
   createOrganisationBody, listOrganisationsQuery, organisationDetailResponse, organisationResponse,
   searchOrganisationsQuery, statsResponse, updateOrganisationBody,
 } from '../schemas';
-import { contactJson, mandatJson, organisationJson } from '../serializers';
+import { organisationJson } from '../serializers';
+import { organisationDetail } from '../detail';
 import { maintainedOrganisationStats, organisationStats } from '../stats';
 import { organisationsApi } from '@crm/cache-policy';
 import type { RouteDeps } from '@crm/service-kit';
 
 const TAG = 'organisations';
-const CONTACT_FIELDS = ['id', 'firstName', 'lastName', 'email', 'title', 'organisation'] as const;
 
 const { views } = organisationsApi;
 
@@ -73,15 +73,10 @@ export function organisationRoutes(router: Router, openapi: OpenApiRegistry, { o
     params: idParams, response: organisationDetailResponse, errors: [404],
     middleware: [cached(views.organisation)],
     handler: async ({ params }) => {
-      const em = orm.em;
-      // Three statements whatever the number of mandats and contacts: no N+1.
-      const [organisation, mandats, contacts] = await Promise.all([
-        em.findOne(Organisation, params.id),
-        em.find(Mandat, { organisation: params.id }, { orderBy: { id: 'asc' } }),
-        em.find(Person, { organisation: params.id }, { fields: CONTACT_FIELDS, orderBy: { id: 'asc' } }),
-      ]);
-      if (!organisation) throw notFound('Organisation', params.id);
-      return { ...organisationJson(organisation), mandats: mandats.map(mandatJson), contacts: contacts.map(contactJson) };
+      // One statement whatever the number of mandats and contacts (detail.ts).
+      const detail = await organisationDetail(orm.em, params.id);
+      if (!detail) throw notFound('Organisation', params.id);
+      return detail;
     },
   });
 

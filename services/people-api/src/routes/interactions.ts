@@ -29,11 +29,9 @@ export function interactionRoutes(router: Router, openapi: OpenApiRegistry, { or
     params: idParams, query: listPersonInteractionsQuery, response: pageSchema(interactionResponse), errors: [404],
     middleware: [cached(views.personInteractions)],
     handler: async ({ params, query }) => {
-      const [page, people] = await Promise.all([
-        interactionsPage(orm.em, { person: params.id }, query),
-        orm.em.count(Person, { id: params.id }),
-      ]);
-      if (people === 0) throw notFound('Person', params.id);
+      const page = await interactionsPage(orm.em, { person: params.id }, query);
+      // An interaction on the page proves the person exists (a foreign key): only an empty page asks (one statement less).
+      if (page.items.length === 0 && (await orm.em.count(Person, { id: params.id })) === 0) throw notFound('Person', params.id);
       return page;
     },
   });
