@@ -132,3 +132,19 @@ describe('bearer tokens', () => {
     });
   });
 });
+
+describe('a token verified once', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('is refused once it expires, though the process remembers it as verified', async () => {
+    const target = app({ secret: SECRET, clockToleranceSeconds: 0 });
+    const token = mintToken(SECRET, 'editor', { expiresInSeconds: 60 });
+    const ok = await request(target).get('/api/v1/whoami').set('Authorization', `Bearer ${token}`);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual({ sub: 'dev-editor', role: 'editor' });
+    // Only Date is faked: supertest's sockets keep their timers.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+    jest.setSystemTime(Date.now() + 61_000);
+    await expectRefused(target, token, /has expired/);
+  });
+});
