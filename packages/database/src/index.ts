@@ -1,6 +1,7 @@
 export * from './entities';
 export { createOrm, ensureDatabase, migrate, DEFAULT_ACQUIRE_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS, type OrmOptions } from './orm';
 export { findPage, type FoundPage, type KeyValue, type PageWindow } from './keyset';
+export { isoTimestamp, readJson } from './json-sql';
 export { countKeys, readCount, type CountKey } from './list-counts';
 export { MIGRATIONS } from './migrations';
 export { MikroORM, EntityManager, RequestContext, raw, LockMode, UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';

@@ -5,10 +5,7 @@
  * a detail is read-only, so it needs no entities. One statement also reads one snapshot, where three in parallel
  * could each see a different one. test/detail.test.ts checks it renders exactly what the serializers render.
  */
-import type { EntityManager } from '@crm/database';
-
-/** A timestamp as Date.toISOString() writes it: UTC, milliseconds (truncated, as a JS Date truncates microseconds). */
-const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+import { isoTimestamp as iso, readJson, type EntityManager } from '@crm/database';
 
 const DETAIL = `select json_build_object(
   'id', o.id, 'name', o.name, 'category', o.category, 'isActive', o.is_active, 'email', o.email, 'website', o.website,
@@ -20,10 +17,9 @@ const DETAIL = `select json_build_object(
   'contacts', coalesce((select json_agg(json_build_object(
       'id', p.id, 'firstName', p.first_name, 'lastName', p.last_name, 'email', p.email, 'title', p.title) order by p.id)
     from person p where p.organisation_id = o.id), '[]')
-) as detail from organisation o where o.id = ?`;
+) as json from organisation o where o.id = ?`;
 
 /** The organisation's detail as the API answers it, or null when there is none. */
-export async function organisationDetail(em: EntityManager, id: number): Promise<Record<string, unknown> | null> {
-  const [row] = await em.getConnection('read').execute<{ detail: Record<string, unknown> }[]>(DETAIL, [id]);
-  return row?.detail ?? null;
+export function organisationDetail(em: EntityManager, id: number): Promise<Record<string, unknown> | null> {
+  return readJson(em, DETAIL, [id]);
 }

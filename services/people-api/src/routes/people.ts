@@ -8,13 +8,12 @@ import { checkReferences, organisationRef } from '../references';
 import {
   createPersonBody, listPeopleQuery, personDetailResponse, personResponse, searchPeopleQuery, updatePersonBody,
 } from '../schemas';
-import { organisationSummaryJson, personJson } from '../serializers';
+import { personDetail } from '../detail';
+import { personJson } from '../serializers';
 import { peopleApi } from '@crm/cache-policy';
 import type { RouteDeps } from '@crm/service-kit';
 
 const TAG = 'people';
-const PERSON_COLUMNS = ['id', 'firstName', 'lastName', 'email', 'phone', 'title', 'organisation', 'createdAt', 'updatedAt'] as const;
-const DETAIL_FIELDS = [...PERSON_COLUMNS, 'organisation.id', 'organisation.name', 'organisation.category'] as const;
 
 const { views } = peopleApi;
 
@@ -85,13 +84,10 @@ export function peopleRoutes(router: Router, openapi: OpenApiRegistry, { orm, ca
     params: idParams, response: personDetailResponse, errors: [404],
     middleware: [cached(views.person)],
     handler: async ({ params }) => {
-      // One statement (a left join), whether or not the person has an organisation; the
-      // organisation's side selects only the three columns the detail shows.
-      const person = await orm.em.findOne(Person, params.id, {
-        populate: ['organisation'], fields: DETAIL_FIELDS, strategy: 'joined',
-      });
-      if (!person) throw notFound('Person', params.id);
-      return { ...personJson(person), organisation: person.organisation ? organisationSummaryJson(person.organisation) : null };
+      // One statement (a left join), whether or not the person has an organisation (detail.ts).
+      const detail = await personDetail(orm.em, params.id);
+      if (!detail) throw notFound('Person', params.id);
+      return detail;
     },
   });
 
