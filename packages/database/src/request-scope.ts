@@ -6,30 +6,28 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { RequestContext, type EntityManager } from '@mikro-orm/postgresql';
 
-class LazyForks extends Map<string, EntityManager> {
-  constructor(private readonly root: EntityManager) {
-    super();
-  }
-
+/** One request's manager: forked from the global one on first use. */
+class RequestForks {
+  private fork: EntityManager | undefined;
   private forking = false;
 
-  override get(name: string): EntityManager | undefined {
-    let fork = super.get(name);
+  constructor(private readonly root: EntityManager) {}
+
+  get(name: string): EntityManager | undefined {
+    if (name !== this.root.name) return undefined;
     // Forking asks for the context itself: answer as RequestContext.create does while it forks, with none.
-    if (!fork && name === this.root.name && !this.forking) {
-      this.forking = true;
-      try {
-        fork = this.root.fork({ useContext: true, disableContextResolution: true });
-      } finally {
-        this.forking = false;
-      }
-      this.set(name, fork);
+    if (this.fork || this.forking) return this.fork;
+    this.forking = true;
+    try {
+      this.fork = this.root.fork({ useContext: true, disableContextResolution: true });
+    } finally {
+      this.forking = false;
     }
-    return fork;
+    return this.fork;
   }
 }
 
-const requests = new AsyncLocalStorage<LazyForks>();
+const requests = new AsyncLocalStorage<RequestForks>();
 
 /** The ORM's `context` option: the request's manager, else one from MikroORM's own RequestContext (tests, jobs). */
 export function requestEntityManager(name: string): ReturnType<typeof RequestContext.getEntityManager> {
@@ -38,5 +36,5 @@ export function requestEntityManager(name: string): ReturnType<typeof RequestCon
 
 /** Runs `fn` as one request of `root`'s ORM: a fresh identity map, forked only if `fn` uses it. */
 export function inRequestScope<T>(root: EntityManager, fn: () => T): T {
-  return requests.run(new LazyForks(root), fn);
+  return requests.run(new RequestForks(root), fn);
 }
