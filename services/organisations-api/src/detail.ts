@@ -1,7 +1,7 @@
 /**
  * GET /organisations/:id in one statement: PostgreSQL builds the response (the organisation, its mandats, its
  * contacts) as JSON, in the shape serializers.ts gives the entities. A detail miss used to be three statements (three
- * round trips, three transactions to PostgreSQL) and three hydrations through the ORM, about two thirds of its CPU;
+ * round trips, three transactions to PostgreSQL) and three hydrations through the ORM, about three quarters of its CPU;
  * a detail is read-only, so it needs no entities. One statement also reads one snapshot, where three in parallel
  * could each see a different one. test/detail.test.ts checks it renders exactly what the serializers render.
  */

@@ -25,6 +25,7 @@ export const mandatJson = (m: Mandat) => ({
   updatedAt: m.updatedAt.toISOString(),
 });
 
+/** A contact as the organisation detail shows it: the shape src/detail.ts builds in SQL, and its test's reference. */
 export const contactJson = (p: Pick<Person, 'id' | 'firstName' | 'lastName' | 'email' | 'title'>) => ({
   id: p.id,
   firstName: p.firstName,
